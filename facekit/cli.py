@@ -1,0 +1,166 @@
+"""The ``facekit`` command: detect, models, doctor, demo.
+
+Errors print one line on stderr and exit with 2 for bad input, 1 for anything else facekit
+refuses; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import __version__, models
+from .errors import FacekitError, InvalidInputError
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from .pipeline import detect
+
+    result = detect(
+        args.source,
+        confidence=args.confidence,
+        num_frames=args.num_frames,
+        every_frame=args.every_frame,
+        single_face=args.single_face,
+        crops=args.crops is not None,
+        crops_dir=args.crops,
+        model=args.model,
+    )
+    if args.format in ("csv", "parquet"):
+        if args.output is None and args.format == "parquet":
+            raise InvalidInputError("--format parquet needs --output FILE")
+        frame = result.to_frame()
+        if args.format == "csv":
+            frame.to_csv(args.output or sys.stdout, index=False)
+        else:
+            frame.to_parquet(args.output, index=False)
+        return 0
+    payload = result.to_akool() if args.format == "akool" else {
+        "faces_obj": result.faces_obj,
+        "meta": result.meta,
+    }
+    text = json.dumps(payload, indent=None if args.format == "akool" else 2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    if args.action == "fetch":
+        print(models.fetch(sdist=args.sdist, force=args.force))
+    elif args.action == "path":
+        print(models.path(args.model))
+    else:
+        print(json.dumps(models.info(args.model), indent=2))
+    return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    import numpy as np
+    import onnxruntime
+
+    from .engine import Detector, default_threads
+
+    lines = {
+        "facekit": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "available providers": ", ".join(onnxruntime.get_available_providers()),
+        "cache": str(models.home()),
+    }
+    resolved = models.resolve(args.model)
+    detector = Detector.load(resolved.path, args.threads)
+    blank = np.zeros((720, 1280, 3), np.uint8)
+    detector.detect(blank, 0.5)  # warm-up
+    runs = []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        detector.detect(blank, 0.5)
+        runs.append((time.perf_counter() - start) * 1e3)
+    lines.update({
+        "model": str(resolved.path),
+        "model sha256": resolved.sha256,
+        "model source": resolved.source,
+        "model verified": str(resolved.sha256 == models.DEFAULT_MODEL_SHA256),
+        "provider": detector.providers[0],
+        "threads": str(detector.threads if args.threads else default_threads()),
+        "ms per detection (1280x720)": f"{sorted(runs)[len(runs) // 2]:.1f} (median of {args.runs})",
+    })
+    width = max(map(len, lines))
+    for key, value in lines.items():
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    for path in run_demo(Path(args.output)):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facekit", description="Face detection for data scientists.")
+    parser.add_argument("--version", action="version", version=f"facekit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    detect = commands.add_parser("detect", help="detect faces in a picture or video; prints Akool JSON")
+    detect.add_argument("source", help="path, http(s) URL, base64 string or data: URI")
+    detect.add_argument("--confidence", type=float, default=0.5, help="minimum face score (default 0.5)")
+    detect.add_argument("--num-frames", type=int, default=5, help="frames sampled from a video (1-100)")
+    detect.add_argument("--every-frame", action="store_true", help="analyse every frame of a video")
+    detect.add_argument("--single-face", action="store_true", help="keep only the largest face per frame")
+    detect.add_argument("--crops", metavar="DIR", help="write face crops into DIR")
+    detect.add_argument("--format", choices=["akool", "json", "csv", "parquet"], default="akool")
+    detect.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    detect.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
+    detect.set_defaults(run=_cmd_detect)
+
+    model_cmd = commands.add_parser("models", help="fetch, locate or describe the detector model")
+    model_cmd.add_argument("action", choices=["fetch", "path", "info"])
+    model_cmd.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
+    model_cmd.add_argument("--sdist", help="fetch from a local scrfd-0.3.0.tar.gz instead of PyPI")
+    model_cmd.add_argument("--force", action="store_true", help="fetch again even if cached")
+    model_cmd.set_defaults(run=_cmd_models)
+
+    doctor = commands.add_parser("doctor", help="versions, model, provider, threads and speed")
+    doctor.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
+    doctor.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+    doctor.add_argument("--runs", type=int, default=10, help="timed detections")
+    doctor.set_defaults(run=_cmd_doctor)
+
+    demo = commands.add_parser("demo", help="detect faces in the bundled Solvay picture; write figures and tables")
+    demo.add_argument("--output", default="facekit-demo", help="output folder (default ./facekit-demo)")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``facekit`` command."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except InvalidInputError as exc:
+        print(f"facekit: error: {exc}", file=sys.stderr)
+        return 2
+    except FacekitError as exc:
+        print(f"facekit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facekit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Face crops: an expanded square around each face, clipped to the picture, written as JPEG files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .frame import CROP_COLUMNS
+
+CROP_SCALE = 1.6  # side of the crop square / longer side of the face box, as Akool's example (~1.6)
+JPEG_QUALITY = 92
+
+
+def crop_regions(boxes: np.ndarray, width: int, height: int, scale: float = CROP_SCALE) -> np.ndarray:
+    """(N, 4) [x, y, w, h] boxes to integer crop regions: centred squares ``scale`` times the
+    longer side, clipped to the picture (so squares at an edge become rectangles)."""
+    side = np.maximum(boxes[:, 2], boxes[:, 3]) * scale
+    cx = boxes[:, 0] + boxes[:, 2] / 2
+    cy = boxes[:, 1] + boxes[:, 3] / 2
+    x1 = np.clip(np.floor(cx - side / 2), 0, width)
+    y1 = np.clip(np.floor(cy - side / 2), 0, height)
+    x2 = np.clip(np.ceil(cx + side / 2), 0, width)
+    y2 = np.clip(np.ceil(cy + side / 2), 0, height)
+    return np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
+
+
+def write_crops(
+    pixels: np.ndarray, faces: pd.DataFrame, directory: str | os.PathLike[str], stem: str
+) -> pd.DataFrame:
+    """Write one JPEG per face of one frame; returns the crop columns (``crop_url`` as a file URI)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    height, width = pixels.shape[:2]
+    regions = crop_regions(faces[["x", "y", "w", "h"]].to_numpy(np.float64), width, height)
+    urls = []
+    for (frame, face), (x, y, w, h) in zip(zip(faces["frame"], faces["face"]), regions.astype(int)):
+        target = directory / f"{stem}_frame{frame}_face{face}.jpg"
+        patch = pixels[y : y + max(h, 1), x : x + max(w, 1)]
+        Image.fromarray(patch).save(target, quality=JPEG_QUALITY)
+        urls.append(target.resolve().as_uri())
+    return pd.DataFrame(
+        {"crop_url": urls, **dict(zip(CROP_COLUMNS[1:], regions.T))}, index=faces.index
+    )

@@ -1,0 +1,43 @@
+"""Every size and time limit facekit enforces, in one configurable place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits on what facekit accepts; each can be set here or by a ``FACEKIT_<NAME>`` variable.
+
+    They exist so that a hostile or mistaken input fails fast with
+    :class:`~facekit.errors.LimitExceededError` instead of exhausting memory or hanging.
+    """
+
+    max_bytes: int = 200 * 1024 * 1024
+    """Largest encoded input (file, download, base64 payload) in bytes."""
+    max_pixels: int = 100_000_000
+    """Largest decoded picture (width x height); checked from the header, before decoding."""
+    url_timeout: float = 30.0
+    """Seconds allowed for connecting to a URL and for each read from it."""
+    url_total_timeout: float = 120.0
+    """Seconds allowed for a whole download."""
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        """Defaults, overridden by ``FACEKIT_MAX_BYTES``, ``FACEKIT_MAX_PIXELS``, ..."""
+        values = {}
+        for field in fields(cls):
+            default = getattr(cls, field.name)
+            number = _env_number(f"FACEKIT_{field.name.upper()}", default)
+            values[field.name] = type(default)(number)
+        return cls(**values)
+
+    def replace(self, **changes: float) -> "Limits":
+        """A copy with some limits changed."""
+        return replace(self, **changes)

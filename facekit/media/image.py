@@ -1,0 +1,112 @@
+"""Decode a still picture: pixel limit checked from the header, EXIF orientation applied, RGB out."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import InvalidInputError, LimitExceededError, MediaDecodeError
+from ..limits import Limits
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An upright picture: ``pixels`` is H x W x 3 RGB uint8, or H x W for grayscale sources.
+
+    Grayscale stays single-channel so a large gray JPEG is not tripled in memory before it is
+    shrunk to the detector's input; the detector treats it as R = G = B.
+    """
+
+    pixels: np.ndarray
+    format: str  # "JPEG", "PNG", ... or "array" / "PIL"
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    def rgb(self) -> np.ndarray:
+        """The pixels as H x W x 3 RGB."""
+        if self.pixels.ndim == 2:
+            return np.repeat(self.pixels[:, :, None], 3, axis=2)
+        return self.pixels
+
+
+def _check_pixels(width: int, height: int, limits: Limits) -> None:
+    if width * height > limits.max_pixels:
+        raise LimitExceededError(
+            f"picture is {width} x {height} = {width * height} pixels, over the limit of "
+            f"{limits.max_pixels} (Limits.max_pixels)"
+        )
+
+
+def open_image(data: bytes, limits: Limits) -> Image.Image:
+    """Open (not decode) ``data`` as a PIL image and check its pixel count from the header."""
+    if not data:
+        raise MediaDecodeError("the input is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise LimitExceededError(f"picture refused before decoding: {exc}") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise MediaDecodeError(f"not a recognised image or video ({len(data)} bytes)") from exc
+    _check_pixels(image.width, image.height, limits)
+    return image
+
+
+def decode_image(data: bytes, limits: Limits) -> Picture:
+    """Decode ``data`` (JPEG, PNG, WebP, BMP, TIFF, a one-frame GIF, ...) into an upright Picture."""
+    image = open_image(data, limits)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+            return Picture(_to_pixels(image), image.format or "unknown")
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise MediaDecodeError(f"the {image.format or 'image'} data is corrupt or truncated: {exc}") from exc
+
+
+def _to_pixels(image: Image.Image) -> np.ndarray:
+    """Apply EXIF orientation, then return RGB (or single-channel gray) uint8 pixels."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode == "L":
+        return np.asarray(image)
+    if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
+        # Transparent areas become white, as a viewer would show them, not black.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(image, dtype=np.float64)
+        return np.clip(wide / max(wide.max(), 1.0) * 255.0, 0, 255).astype(np.uint8)
+    return np.asarray(image.convert("RGB"))
+
+
+def picture_from_pixels(pixels: np.ndarray | Image.Image, limits: Limits) -> Picture:
+    """A Picture from an in-memory RGB array or PIL image (EXIF orientation applied for PIL)."""
+    if isinstance(pixels, Image.Image):
+        _check_pixels(pixels.width, pixels.height, limits)
+        return Picture(_to_pixels(pixels), "PIL")
+    array = np.asarray(pixels)
+    if array.ndim == 3 and array.shape[2] == 4:
+        array = array[:, :, :3]
+    if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise InvalidInputError(f"expected an H x W x 3 RGB array, got shape {array.shape}")
+    if array.dtype != np.uint8:
+        raise InvalidInputError(f"expected a uint8 RGB array, got dtype {array.dtype}")
+    _check_pixels(array.shape[1], array.shape[0], limits)
+    return Picture(np.ascontiguousarray(array), "array")
+
+
+def is_animated(data: bytes, limits: Limits) -> bool:
+    """True for a GIF, WebP or APNG with more than one frame: those are analysed as videos."""
+    return bool(getattr(open_image(data, limits), "is_animated", False))
