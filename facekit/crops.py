@@ -31,14 +31,15 @@ def crop_regions(boxes: np.ndarray, width: int, height: int, scale: float = CROP
 def write_crops(
     pixels: np.ndarray, faces: pd.DataFrame, directory: str | os.PathLike[str], stem: str
 ) -> pd.DataFrame:
-    """Write one JPEG per face of one frame; returns the crop columns (``crop_url`` as a file URI)."""
+    """Write one JPEG per face of one frame (named by frame and rank in ``faces``); returns the crop
+    columns (``crop_url`` as a file URI) indexed like ``faces``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     height, width = pixels.shape[:2]
     regions = crop_regions(faces[["x", "y", "w", "h"]].to_numpy(np.float64), width, height)
     urls = []
-    for (frame, face), (x, y, w, h) in zip(zip(faces["frame"], faces["face"]), regions.astype(int)):
-        target = directory / f"{stem}_frame{frame}_face{face}.jpg"
+    for rank, (frame, (x, y, w, h)) in enumerate(zip(faces["frame"], regions.astype(int))):
+        target = directory / f"{stem}_frame{frame}_{rank}.jpg"
         patch = pixels[y : y + max(h, 1), x : x + max(w, 1)]
         Image.fromarray(patch).save(target, quality=JPEG_QUALITY)
         urls.append(target.resolve().as_uri())

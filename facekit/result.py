@@ -8,9 +8,11 @@ changes the threshold by masking this table and re-running the cheap tracker, ne
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,50 +55,56 @@ class Result:
         removed: pd.DataFrame | None = None,
         picture: np.ndarray | None = None,
     ) -> None:
-        if not 0.0 <= confidence <= 1.0:
-            raise InvalidInputError(f"confidence must be between 0 and 1, got {confidence}")
-        if confidence < floor:
-            raise InvalidInputError(
-                f"confidence {confidence} is below the floor {floor} this result was detected at; "
-                f"run detect() again with confidence={confidence}"
-            )
-        dtypes = {**FACE_DTYPES, **CROP_DTYPES}
-        if "track_id" not in candidates.columns:  # the tracker numbers them; hosted answers may not
-            candidates = candidates.assign(track_id=pd.NA)
-        self._candidates = typed(candidates.sort_values(["frame", "score"], ascending=[True, False], kind="stable"), dtypes)
+        _check_confidence(confidence, floor)
+        self._columns = _sorted_columns(candidates)
         self._frames = typed(frames, FRAME_DTYPES)
-        self._given_removed = removed
+        self._given_removed = None if removed is None else _by_frame(removed)
         self.confidence = float(confidence)
         self.single_face = bool(single_face)
         self.floor = float(floor)
         self.meta = dict(meta)
         self.meta.update(confidence=self.confidence, single_face=self.single_face, floor=self.floor)
         self._picture = picture
-        self._faces, self._removed = self._select()
 
-    # -- the selection every rendering shares ---------------------------------------------------
+    # -- the selection every rendering shares, computed once, in numpy ---------------------------
 
-    def _select(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        table = self._candidates
-        scores = table["score"]
-        kept = table[(scores >= self.confidence) | scores.isna()]
-        if self.single_face and len(kept):
-            area = kept["w"] * kept["h"]
-            kept = kept.loc[area.groupby(kept["frame"]).idxmax()]
-        kept = kept.reset_index(drop=True)
-        kept["face"] = kept.groupby("frame").cumcount().astype("int64")
-        if len(kept) == 0 or kept["track_id"].isna().any():  # ids a hosted answer gave are kept as given
-            track_ids, removed = assign_tracks(kept, self._frames)
-            kept["track_id"] = pd.array(track_ids, dtype="Int64")
-        else:
-            removed = empty(REMOVED_DTYPES)
+    @cached_property
+    def _kept(self) -> dict[str, np.ndarray]:
+        """Columns of the faces at or above ``confidence`` (largest per frame with ``single_face``),
+        with ``face``, the position within the frame, and ``track_id``."""
+        columns = self._columns
+        score = columns["score"]
+        rows = np.flatnonzero((score >= self.confidence) | np.isnan(score))
+        if self.single_face and rows.size:
+            frame = columns["frame"][rows]
+            order = np.lexsort((-(columns["w"][rows] * columns["h"][rows]), frame))  # stable: ties keep score order
+            rows = np.sort(rows[order[_group_starts(frame[order])]])
+        kept = {name: values[rows] for name, values in columns.items()}
+        position = np.arange(rows.size)
+        kept["face"] = position - np.maximum.accumulate(np.where(_group_starts(kept["frame"]), position, 0))
+        kept["track_id"], self._tracked_removed = self._track(kept)
+        return kept
+
+    def _track(self, kept: dict[str, np.ndarray]) -> tuple[np.ndarray, pd.DataFrame]:
+        given = kept["track_id"]
+        if given.size and not np.isnan(given).any():  # ids a hosted answer gave are kept as given
+            return given, _NO_REMOVED
+        if len(self._frames) <= 1:  # one picture: each face is a track of its own
+            return kept["face"].astype(np.float64), _NO_REMOVED
+        faces = pd.DataFrame({name: kept[name] for name in ("frame", "time", "score", *BOX_COLUMNS, "face")})
+        track_ids, removed = assign_tracks(faces, self._frames)
+        return np.asarray(track_ids, dtype=np.float64), _by_frame(removed)
+
+    @property
+    def _removed(self) -> pd.DataFrame:
         if self._given_removed is not None:
-            removed = self._given_removed
-        return typed(kept, {**FACE_DTYPES, **CROP_DTYPES}), typed(removed, REMOVED_DTYPES)
+            return self._given_removed
+        self._kept  # noqa: B018 - tracking sets _tracked_removed
+        return self._tracked_removed
 
     @property
     def has_crops(self) -> bool:
-        return "crop_url" in self._candidates.columns
+        return "crop_url" in self._columns
 
     @property
     def is_video(self) -> bool:
@@ -109,7 +117,7 @@ class Result:
 
     def __len__(self) -> int:
         """Number of faces kept, over all frames."""
-        return len(self._faces)
+        return int(self._kept["frame"].size)
 
     def __repr__(self) -> str:
         return (
@@ -121,11 +129,11 @@ class Result:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per kept face per frame, with the columns and dtypes of ``facekit.frame``."""
-        return self._faces.copy()
+        return _frame_of(self._kept)
 
     def candidates(self) -> pd.DataFrame:
         """Every candidate down to the floor threshold, kept or not; ``track_id`` only where the source gave one."""
-        return self._candidates.drop(columns=["face"], errors="ignore").copy()
+        return _frame_of(self._columns)
 
     def removed(self) -> pd.DataFrame:
         """Per frame, the last boxes of tracks present in the previous analysed frame and gone in this one."""
@@ -133,7 +141,7 @@ class Result:
 
     def tracks(self) -> pd.DataFrame:
         """One row per track: first/last frame and time, frames seen, score and size statistics."""
-        faces = self._faces
+        faces = self.to_frame()
         if faces.empty:
             return empty(
                 {"track_id": "Int64", "first_frame": "int64", "last_frame": "int64", "first_time": "float64",
@@ -158,63 +166,62 @@ class Result:
         return {"error_code": 0, "error_msg": "SUCCESS", "faces_obj": self._render(integers=True, extensions=False)}
 
     def _render(self, *, integers: bool, extensions: bool) -> dict[str, dict[str, Any]]:
-        faces, removed = self._faces, self._removed
-        number = (lambda a: np.rint(a).astype(np.int64).tolist()) if integers else (lambda a: a.astype(float).tolist())
-        boxes = number(faces[BOX_COLUMNS].to_numpy(np.float64))
-        points = faces[LANDMARK_COLUMNS].to_numpy(np.float64).reshape(-1, len(LANDMARKS), 2)
+        kept, removed = self._kept, self._removed
+        number = _integers if integers else _floats
+        boxes = number(np.column_stack([kept[c] for c in BOX_COLUMNS]))
+        points = np.column_stack([kept[c] for c in LANDMARK_COLUMNS]).reshape(-1, len(LANDMARKS), 2)
         landmarks = number(points)
         strings = [landmarks_str(p) for p in points]
-        scores = [None if math.isnan(s) else s for s in faces["score"].tolist()]
-        track_ids = [None if pd.isna(t) else int(t) for t in faces["track_id"]]
-        crops = self._render_crops(faces, points, number) if self.has_crops else None
+        scores = [None if math.isnan(s) else s for s in kept["score"].tolist()]
+        track_ids = [None if math.isnan(t) else int(t) for t in kept["track_id"].tolist()]
+        crops = self._render_crops(kept, points, number) if self.has_crops else None
         removed_boxes = number(removed[BOX_COLUMNS].to_numpy(np.float64))
-        rows_by_frame = faces.groupby("frame", sort=False).indices
-        removed_by_frame = removed.groupby("frame", sort=False).indices
+        rows_by_frame = _rows_by_frame(kept["frame"])
+        removed_by_frame = _rows_by_frame(removed["frame"].to_numpy(np.int64))
         out: dict[str, dict[str, Any]] = {}
         for frame, time in zip(self._frames["frame"].tolist(), self._frames["time"].tolist()):
-            rows = rows_by_frame.get(frame, ())
+            rows = rows_by_frame.get(frame, _NO_ROWS)
             entry: dict[str, Any] = {
-                "landmarks": [landmarks[i] for i in rows],
-                "landmarks_str": [strings[i] for i in rows],
-                "region": [boxes[i] for i in rows],
-                "removed": [removed_boxes[i] for i in removed_by_frame.get(frame, ())],
+                "landmarks": landmarks[rows],
+                "landmarks_str": strings[rows],
+                "region": boxes[rows],
+                "removed": removed_boxes[removed_by_frame.get(frame, _NO_ROWS)],
                 "frame_time": None if math.isnan(time) else time,
             }
             for key in OPTIONAL_FRAME_KEYS:
-                entry[key] = None if crops is None else [crops[key][i] for i in rows]
+                entry[key] = None if crops is None else crops[key][rows]
             if extensions:
-                entry["scores"] = [scores[i] for i in rows]
-                entry["track_ids"] = [track_ids[i] for i in rows]
+                entry["scores"] = scores[rows]
+                entry["track_ids"] = track_ids[rows]
             out[str(frame)] = entry
         return out
 
     @staticmethod
-    def _render_crops(faces: pd.DataFrame, points: np.ndarray, number) -> dict[str, list]:
-        urls = [None if pd.isna(u) else str(u) for u in faces["crop_url"]]
-        has = np.array([u is not None for u in urls], dtype=bool)
-        regions = faces[CROP_COLUMNS[1:]].to_numpy(np.float64)
+    def _render_crops(kept: dict[str, np.ndarray], points: np.ndarray, number) -> dict[str, list]:
+        urls = [None if u is None or (isinstance(u, float) and math.isnan(u)) else str(u) for u in kept["crop_url"]]
+        regions = np.column_stack([kept[c] for c in CROP_COLUMNS[1:]])
         region_values = number(np.nan_to_num(regions))
         relative = points - regions[:, None, :2]
+        has = [u is not None for u in urls]
         return {
             "face_urls": urls,
-            "crop_region": [region_values[i] if has[i] else None for i in range(len(urls))],
-            "crop_landmarks": [landmarks_str(relative[i]) if has[i] else None for i in range(len(urls))],
+            "crop_region": [region if ok else None for region, ok in zip(region_values, has)],
+            "crop_landmarks": [landmarks_str(rel) if ok else None for rel, ok in zip(relative, has)],
         }
 
     # -- derived results -----------------------------------------------------------------------
 
     def filter(self, confidence: float | None = None, *, single_face: bool | None = None) -> "Result":
         """The same detections at another threshold (or single-face mode), without running the model."""
-        return Result(
-            self._candidates,
-            self._frames,
-            self.meta,
-            confidence=self.confidence if confidence is None else confidence,
-            single_face=self.single_face if single_face is None else single_face,
-            floor=self.floor,
-            removed=self._given_removed,
-            picture=self._picture,
-        )
+        confidence = self.confidence if confidence is None else float(confidence)
+        _check_confidence(confidence, self.floor)
+        other = copy.copy(self)  # shares the candidate columns, which are never modified
+        for derived in ("_kept", "_tracked_removed"):
+            other.__dict__.pop(derived, None)
+        other.confidence = confidence
+        other.single_face = self.single_face if single_face is None else bool(single_face)
+        other.meta = {**self.meta, "confidence": other.confidence, "single_face": other.single_face}
+        return other
 
     # -- plots ---------------------------------------------------------------------------------
 
@@ -225,7 +232,8 @@ class Result:
         frame = self.frames[0] if frame is None else frame
         if frame not in self.frames:
             raise InvalidInputError(f"frame {frame} was not analysed; analysed frames: {self.frames[:10]}...")
-        faces = self._faces[self._faces["frame"] == frame]
+        faces = self.to_frame()
+        faces = faces[faces["frame"] == frame]
         size = (self.meta.get("width"), self.meta.get("height"))
         return overlay(self._picture if frame == self.frames[0] else None, faces, ax=ax, size=size, **style)
 
@@ -249,7 +257,7 @@ class Result:
         suffix = path.suffix.lower()
         candidates = self.candidates()
         if suffix == ".json":
-            state = self._state() | {"candidates": json.loads(candidates.to_json(orient="split", index=False))}
+            state = self._state() | {"candidates": {name: _json_list(values) for name, values in self._columns.items()}}
             path.write_text(json.dumps(state, default=_json_default), encoding="utf-8")
         elif suffix == ".parquet":
             import pyarrow as pa
@@ -294,8 +302,7 @@ def load(path: str | os.PathLike[str]) -> Result:
         raise InvalidInputError(f"no such file: {path}")
     if suffix == ".json":
         state = json.loads(path.read_text(encoding="utf-8"))
-        split = state["candidates"]
-        candidates = pd.DataFrame(split["data"], columns=split["columns"])
+        candidates = pd.DataFrame(state["candidates"])
         return Result._from_state(state, candidates)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -306,6 +313,78 @@ def load(path: str | os.PathLike[str]) -> Result:
             raise InvalidInputError(f"{path.name} has no facekit metadata")
         return Result._from_state(json.loads(raw), table.to_pandas())
     raise InvalidInputError(f"cannot load {path.name}: use a .json or .parquet file")
+
+
+_NO_REMOVED = empty(REMOVED_DTYPES)
+
+
+def _check_confidence(confidence: float, floor: float) -> None:
+    if not 0.0 <= confidence <= 1.0:
+        raise InvalidInputError(f"confidence must be between 0 and 1, got {confidence}")
+    if confidence < floor:
+        raise InvalidInputError(
+            f"confidence {confidence} is below the floor {floor} this result was detected at; "
+            f"run detect() again with confidence={confidence}"
+        )
+_NO_ROWS = slice(0, 0)
+
+
+def _sorted_columns(candidates: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The candidate table as numpy columns, sorted by frame and then by descending score."""
+    order = np.lexsort((-candidates["score"].to_numpy(np.float64), candidates["frame"].to_numpy(np.int64)))
+    columns: dict[str, np.ndarray] = {}
+    for name, dtype in {**FACE_DTYPES, **CROP_DTYPES}.items():
+        if name == "face":
+            continue
+        if name not in candidates.columns:
+            if name == "track_id":  # the tracker numbers faces; hosted answers may give ids
+                columns[name] = np.full(len(candidates), np.nan)
+            continue
+        series = candidates[name]
+        if name == "crop_url":
+            values = series.astype(object).where(series.notna(), None).to_numpy(object)
+        else:
+            values = series.to_numpy(np.int64) if dtype == "int64" else series.to_numpy(np.float64, na_value=np.nan)
+        columns[name] = values[order]
+    return columns
+
+
+def _by_frame(removed: pd.DataFrame) -> pd.DataFrame:
+    """A removed-box table, typed and sorted by frame (renderings slice it per frame)."""
+    return typed(removed.sort_values("frame", kind="stable"), REMOVED_DTYPES)
+
+
+def _frame_of(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A typed DataFrame (``facekit.frame`` columns and dtypes) from numpy columns."""
+    dtypes = {**FACE_DTYPES, **CROP_DTYPES}
+    return pd.DataFrame({name: pd.array(columns[name], dtype=dtypes[name]) for name in dtypes if name in columns})
+
+
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Boolean mask of the first element of each run of equal keys."""
+    return np.r_[True, sorted_keys[1:] != sorted_keys[:-1]] if sorted_keys.size else np.zeros(0, bool)
+
+
+def _rows_by_frame(frames: np.ndarray) -> dict[int, slice]:
+    """Frame index -> slice of its rows, for rows sorted by frame."""
+    starts = np.flatnonzero(_group_starts(frames))
+    ends = np.r_[starts[1:], frames.size]
+    return {int(frames[a]): slice(int(a), int(b)) for a, b in zip(starts, ends)}
+
+
+def _integers(values: np.ndarray) -> list:
+    return np.rint(values).astype(np.int64).tolist()
+
+
+def _floats(values: np.ndarray) -> list:
+    return values.astype(np.float64).tolist()
+
+
+def _json_list(values: np.ndarray) -> list:
+    """A column as a JSON-safe list at full precision (NaN becomes null)."""
+    if values.dtype == object:
+        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values.tolist()]
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
