@@ -69,27 +69,38 @@ def default_providers() -> list[str]:
     return preferred + ["CPUExecutionProvider"]
 
 
-def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> np.ndarray:
-    """Indices kept by greedy NMS in descending score order (InsightFace's variant, ``+1`` areas).
+def pairwise_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in ``a`` with every box in ``b`` (x1 y1 x2 y2), with InsightFace's ``+1`` areas."""
+    w = np.maximum(0.0, np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1)
+    h = np.maximum(0.0, np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1)
+    inter = w * h
+    area_a = (a[:, 2] - a[:, 0] + 1) * (a[:, 3] - a[:, 1] + 1)
+    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU, block: int = 512) -> np.ndarray:
+    """Indices kept by greedy NMS in descending score order (InsightFace's rule: a box goes when a
+    higher-scored kept box overlaps it by more than ``iou``).
 
     Greedy NMS keeps a box only if no higher-scored kept box overlaps it, so the boxes kept above
     any threshold ``c`` are exactly those NMS keeps when run on the candidates above ``c``: that is
-    what lets a Result be re-filtered without running the model again.
+    what lets a Result be re-filtered without running the model again. Overlaps are computed a
+    block of boxes at a time, so memory stays bounded however many candidates there are.
     """
-    x1, y1, x2, y2 = boxes.T
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
     order = np.argsort(-scores, kind="stable")
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = w * h
-        overlap = inter / (areas[i] + areas[rest] - inter)
-        order = rest[overlap <= iou]
-    return np.asarray(keep, dtype=np.int64)
+    ranked = boxes[order]
+    keep = np.ones(order.size, dtype=bool)
+    for start in range(0, order.size, block):
+        stop = min(start + block, order.size)
+        earlier = np.flatnonzero(keep[:start])
+        if earlier.size:
+            keep[start:stop] &= ~(pairwise_overlap(ranked[earlier], ranked[start:stop]) > iou).any(axis=0)
+        suppresses = pairwise_overlap(ranked[start:stop], ranked[start:stop]) > iou
+        for i in range(stop - start):
+            if keep[start + i]:
+                keep[start + i + 1 : stop] &= ~suppresses[i, i + 1 :]
+    return order[keep]
 
 
 class Detector:

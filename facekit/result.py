@@ -14,7 +14,7 @@ import math
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Union
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from .tracking import assign_tracks
 
 FORMAT_VERSION = 1
 
+# Candidates and frames come as DataFrames or as mappings of column name -> array.
+CandidateTable = Union[pd.DataFrame, Mapping[str, Any]]
+
 
 class Result:
     """Faces found in one image or video: Akool ``faces_obj``, DataFrames, plots and files.
@@ -45,8 +48,8 @@ class Result:
 
     def __init__(
         self,
-        candidates: pd.DataFrame,
-        frames: pd.DataFrame,
+        candidates: CandidateTable,
+        frames: CandidateTable,
         meta: dict[str, Any],
         *,
         confidence: float,
@@ -57,7 +60,8 @@ class Result:
     ) -> None:
         _check_confidence(confidence, floor)
         self._columns = _sorted_columns(candidates)
-        self._frames = typed(frames, FRAME_DTYPES)
+        self._frame_index = np.asarray(frames["frame"], dtype=np.int64)
+        self._frame_time = np.asarray(frames["time"], dtype=np.float64)
         self._given_removed = None if removed is None else _by_frame(removed)
         self.confidence = float(confidence)
         self.single_face = bool(single_face)
@@ -67,6 +71,11 @@ class Result:
         self._picture = picture
 
     # -- the selection every rendering shares, computed once, in numpy ---------------------------
+
+    @cached_property
+    def _frames(self) -> pd.DataFrame:
+        """The analysed frames (frame index, time in seconds) as a typed DataFrame."""
+        return typed(pd.DataFrame({"frame": self._frame_index, "time": self._frame_time}), FRAME_DTYPES)
 
     @cached_property
     def _kept(self) -> dict[str, np.ndarray]:
@@ -89,7 +98,7 @@ class Result:
         given = kept["track_id"]
         if given.size and not np.isnan(given).any():  # ids a hosted answer gave are kept as given
             return given, _NO_REMOVED
-        if len(self._frames) <= 1:  # one picture: each face is a track of its own
+        if self._frame_index.size <= 1:  # one picture: each face is a track of its own
             return kept["face"].astype(np.float64), _NO_REMOVED
         faces = pd.DataFrame({name: kept[name] for name in ("frame", "time", "score", *BOX_COLUMNS, "face")})
         track_ids, removed = assign_tracks(faces, self._frames)
@@ -113,7 +122,7 @@ class Result:
     @property
     def frames(self) -> list[int]:
         """Indices of the analysed frames, in order."""
-        return self._frames["frame"].tolist()
+        return self._frame_index.tolist()
 
     def __len__(self) -> int:
         """Number of faces kept, over all frames."""
@@ -122,7 +131,7 @@ class Result:
     def __repr__(self) -> str:
         return (
             f"<facekit.Result {self.meta.get('media', '?')} {self.meta.get('source', '')!r}: "
-            f"{len(self)} faces in {len(self._frames)} frame(s) at confidence {self.confidence}>"
+            f"{len(self)} faces in {self._frame_index.size} frame(s) at confidence {self.confidence}>"
         )
 
     # -- renderings ----------------------------------------------------------------------------
@@ -179,7 +188,7 @@ class Result:
         rows_by_frame = _rows_by_frame(kept["frame"])
         removed_by_frame = _rows_by_frame(removed["frame"].to_numpy(np.int64))
         out: dict[str, dict[str, Any]] = {}
-        for frame, time in zip(self._frames["frame"].tolist(), self._frames["time"].tolist()):
+        for frame, time in zip(self._frame_index.tolist(), self._frame_time.tolist()):
             rows = rows_by_frame.get(frame, _NO_ROWS)
             entry: dict[str, Any] = {
                 "landmarks": landmarks[rows],
@@ -329,22 +338,21 @@ def _check_confidence(confidence: float, floor: float) -> None:
 _NO_ROWS = slice(0, 0)
 
 
-def _sorted_columns(candidates: pd.DataFrame) -> dict[str, np.ndarray]:
+def _sorted_columns(candidates: CandidateTable) -> dict[str, np.ndarray]:
     """The candidate table as numpy columns, sorted by frame and then by descending score."""
-    order = np.lexsort((-candidates["score"].to_numpy(np.float64), candidates["frame"].to_numpy(np.int64)))
+    order = np.lexsort((-_numbers(candidates["score"], "float64"), _numbers(candidates["frame"], "int64")))
     columns: dict[str, np.ndarray] = {}
     for name, dtype in {**FACE_DTYPES, **CROP_DTYPES}.items():
         if name == "face":
             continue
-        if name not in candidates.columns:
+        if name not in candidates:
             if name == "track_id":  # the tracker numbers faces; hosted answers may give ids
                 columns[name] = np.full(len(candidates), np.nan)
             continue
-        series = candidates[name]
         if name == "crop_url":
-            values = series.astype(object).where(series.notna(), None).to_numpy(object)
+            values = np.array([None if pd.isna(url) else str(url) for url in candidates[name]], dtype=object)
         else:
-            values = series.to_numpy(np.int64) if dtype == "int64" else series.to_numpy(np.float64, na_value=np.nan)
+            values = _numbers(candidates[name], dtype)
         columns[name] = values[order]
     return columns
 
@@ -352,6 +360,13 @@ def _sorted_columns(candidates: pd.DataFrame) -> dict[str, np.ndarray]:
 def _by_frame(removed: pd.DataFrame) -> pd.DataFrame:
     """A removed-box table, typed and sorted by frame (renderings slice it per frame)."""
     return typed(removed.sort_values("frame", kind="stable"), REMOVED_DTYPES)
+
+
+def _numbers(values: Any, dtype: str) -> np.ndarray:
+    """A numeric column (numpy array, list or pandas Series, NA allowed for floats) as numpy."""
+    if isinstance(values, pd.Series):
+        return values.to_numpy(np.int64) if dtype == "int64" else values.to_numpy(np.float64, na_value=np.nan)
+    return np.asarray(values, dtype=np.int64 if dtype == "int64" else np.float64)
 
 
 def _frame_of(columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -383,13 +398,14 @@ def _floats(values: np.ndarray) -> list:
 def _json_list(values: np.ndarray) -> list:
     """A column as a JSON-safe list at full precision (NaN becomes null)."""
     if values.dtype == object:
-        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values.tolist()]
+        return [None if pd.isna(v) else v for v in values.tolist()]  # None, NaN and pd.NA
     return [None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-safe dicts (NaN and NA become null)."""
-    return json.loads(frame.to_json(orient="records"))
+    """Rows as JSON-safe dicts at full precision (NaN and NA become null; ``to_json`` keeps 10 digits)."""
+    values = {name: _json_list(frame[name].to_numpy(object)) for name in frame.columns}
+    return [dict(zip(values, row)) for row in zip(*values.values())]
 
 
 def _json_default(value: Any) -> Any:

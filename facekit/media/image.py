@@ -78,7 +78,7 @@ def decode_image(data: bytes, limits: Limits) -> Picture:
 def _to_pixels(image: Image.Image) -> np.ndarray:
     """Apply EXIF orientation, then return RGB (or single-channel gray) uint8 pixels."""
     image = ImageOps.exif_transpose(image)
-    if image.mode == "L":
+    if image.mode in ("L", "RGB"):  # already what the detector takes: no conversion copy
         return np.asarray(image)
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
         # Transparent areas become white, as a viewer would show them, not black.
