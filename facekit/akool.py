@@ -19,8 +19,18 @@ if TYPE_CHECKING:
 def parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
     """Faces, removed boxes, times and optional scores/track ids/crops of an Akool answer.
 
-    Hosted answers carry no scores: those faces get NaN scores and are always kept.
+    Hosted answers carry no scores: those faces get NaN scores and are always kept. Anything
+    malformed (not JSON, a value of the wrong type) is an :class:`InvalidInputError`.
     """
+    try:
+        return _parse_akool(cls, obj)
+    except InvalidInputError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise InvalidInputError(f"not a valid Akool answer: {exc}") from exc
+
+
+def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
     if isinstance(obj, str):
         obj = json.loads(obj)
     if not isinstance(obj, dict):

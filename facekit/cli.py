@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -145,17 +146,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(exc: BaseException) -> None:
+    """One line on stderr, whatever the message holds."""
+    print("facekit: error: " + " ".join(str(exc).split()), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``facekit`` command."""
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handlers below
+        return code
     except InvalidInputError as exc:
-        print(f"facekit: error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except FacekitError as exc:
-        print(f"facekit: error: {exc}", file=sys.stderr)
+        _error(exc)
+        return 1
+    except BrokenPipeError:  # the reader left early (`facekit detect x | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # e.g. --output or --crops in a folder that cannot be written
+        _error(exc)
         return 1
     except KeyboardInterrupt:
         print("facekit: interrupted", file=sys.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from .frame import CROP_COLUMNS
 
 CROP_SCALE = 1.6  # side of the crop square / longer side of the face box, as Akool's example (~1.6)
 JPEG_QUALITY = 92
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")  # characters kept in crop file names
 
 
 def crop_regions(boxes: np.ndarray, width: int, height: int, scale: float = CROP_SCALE) -> np.ndarray:
@@ -31,15 +34,18 @@ def crop_regions(boxes: np.ndarray, width: int, height: int, scale: float = CROP
 def write_crops(
     pixels: np.ndarray, faces: pd.DataFrame, directory: str | os.PathLike[str], stem: str
 ) -> pd.DataFrame:
-    """Write one JPEG per face of one frame (named by frame and rank in ``faces``); returns the crop
-    columns (``crop_url`` as a file URI) indexed like ``faces``."""
+    """Write one JPEG per face of one frame (named by ``stem``, a token unique to this call, frame
+    and rank in ``faces``); returns the crop columns (``crop_url`` as a file URI) indexed like
+    ``faces``. The token keeps calls that share a folder and a stem (two arrays, two photo.jpg
+    from different folders) from overwriting each other's crops."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     height, width = pixels.shape[:2]
     regions = crop_regions(faces[["x", "y", "w", "h"]].to_numpy(np.float64), width, height)
+    prefix = f"{_SAFE.sub('_', stem).strip('_') or 'face'}_{uuid.uuid4().hex[:8]}"
     urls = []
     for rank, (frame, (x, y, w, h)) in enumerate(zip(faces["frame"], regions.astype(int))):
-        target = directory / f"{stem}_frame{frame}_{rank}.jpg"
+        target = directory / f"{prefix}_frame{frame}_{rank}.jpg"
         patch = pixels[y : y + max(h, 1), x : x + max(w, 1)]
         Image.fromarray(patch).save(target, quality=JPEG_QUALITY)
         urls.append(target.resolve().as_uri())

@@ -310,13 +310,21 @@ def load(path: str | os.PathLike[str]) -> Result:
     if not path.is_file():
         raise InvalidInputError(f"no such file: {path}")
     if suffix == ".json":
-        state = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:  # not JSON, or not UTF-8
+            raise InvalidInputError(f"{path.name} is not a facekit Result file: {exc}") from exc
+        if not isinstance(state, dict) or state.get("format") != "facekit.Result" or "candidates" not in state:
+            raise InvalidInputError(f"{path.name} is not a facekit Result file")
         candidates = pd.DataFrame(state["candidates"])
         return Result._from_state(state, candidates)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise InvalidInputError(f"{path.name} is not a Parquet file: {exc}") from exc
         raw = (table.schema.metadata or {}).get(b"facekit")
         if raw is None:
             raise InvalidInputError(f"{path.name} has no facekit metadata")

@@ -107,6 +107,12 @@ def picture_from_pixels(pixels: np.ndarray | Image.Image, limits: Limits) -> Pic
     return Picture(np.ascontiguousarray(array), "array")
 
 
+# Formats whose extra frames are animation. A JPEG with a second picture in it (MPO: phone
+# photos with a depth or gain map, 3D cameras) or a multi-page TIFF is still one still picture.
+_ANIMATED_FORMATS = {"GIF", "WEBP", "PNG"}
+
+
 def is_animated(data: bytes, limits: Limits) -> bool:
     """True for a GIF, WebP or APNG with more than one frame: those are analysed as videos."""
-    return bool(getattr(open_image(data, limits), "is_animated", False))
+    image = open_image(data, limits)
+    return image.format in _ANIMATED_FORMATS and bool(getattr(image, "is_animated", False))

@@ -17,6 +17,9 @@ class MediaKind(str, Enum):
 # ISO-BMFF brands that are still pictures, not movies.
 _IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 
+# Top-level atoms a QuickTime movie may start with when it predates the ftyp box.
+_QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+
 _IMAGE_MAGIC = (
     b"\xff\xd8\xff",  # JPEG
     b"\x89PNG\r\n\x1a\n",
@@ -46,6 +49,8 @@ def sniff(head: bytes) -> MediaKind:
         return MediaKind.IMAGE if head[8:12] == b"WEBP" else MediaKind.VIDEO if head[8:12] == b"AVI " else MediaKind.UNKNOWN
     if head[4:8] == b"ftyp":
         return MediaKind.IMAGE if head[8:12] in _IMAGE_BRANDS else MediaKind.VIDEO
+    if head[4:8] in _QUICKTIME_ATOMS:
+        return MediaKind.VIDEO
     if head.startswith(_VIDEO_MAGIC) or _is_transport_stream(head):
         return MediaKind.VIDEO
     return MediaKind.UNKNOWN

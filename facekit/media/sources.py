@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import requests
+import urllib3
 from PIL import Image
 
 from ..errors import DownloadError, InvalidInputError, LimitExceededError
@@ -28,6 +29,7 @@ SourceLike = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, I
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 _DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*?),(?P<data>.*)$", re.DOTALL)
 _SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,4}$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,15}://")
 _MEDIA_TYPES = ("image/", "video/")
 _OPAQUE_TYPES = ("", "application/octet-stream")
 
@@ -66,12 +68,12 @@ def read_source(source: SourceLike, limits: Limits) -> Source:
         return Source(text, data=fetch_url(text, limits))
     if lowered.startswith("data:"):
         return Source("data URI", data=_decode_data_uri(text, limits))
+    if _SCHEME.match(text) and not (len(text) < 4096 and Path(text).is_file()):
+        raise InvalidInputError(f"unsupported URL scheme in {text[:80]!r}: only http and https are fetched")
     if _looks_like_path(text):
         return _read_file(Path(text).expanduser(), limits)
     if _looks_like_base64(text):
         return Source(f"base64 ({len(text)} chars)", data=_decode_base64(text, limits))
-    if "://" in text[:16]:
-        raise InvalidInputError(f"unsupported URL scheme in {text[:80]!r}: only http and https are fetched")
     raise InvalidInputError(
         f"{text[:80]!r} is neither an existing file, an http(s) URL, a data: URI nor base64"
     )
@@ -158,19 +160,25 @@ def fetch_url(url: str, limits: Limits, *, session: requests.Session | None = No
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit():
                 _check_size(int(declared), limits, url)
-            chunks, size = [], 0
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                size += len(chunk)
-                _check_size(size, limits, url)
-                if time.monotonic() > deadline:
-                    raise DownloadError(f"{url} took longer than {limits.url_total_timeout} s (Limits.url_total_timeout)")
-                chunks.append(chunk)
-    except requests.Timeout as exc:
+            data = _read_body(response.raw, url, limits, deadline)
+    except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
         raise DownloadError(f"{url} timed out after {limits.url_timeout} s (Limits.url_timeout)") from exc
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise DownloadError(f"cannot download {url}: {type(exc).__name__}") from exc
-    data = b"".join(chunks)
     if not data:
         raise DownloadError(f"{url} answered with an empty body")
     return data
 
+
+def _read_body(raw: urllib3.BaseHTTPResponse, url: str, limits: Limits, deadline: float) -> bytes:
+    """The body, read as it arrives, so the size cap and the overall deadline also hold for a
+    server that trickles bytes (a full-chunk read would wait for 64 KiB however long it takes)."""
+    read = raw.read1 if hasattr(raw, "read1") else raw.read  # read1: urllib3 >= 2
+    chunks, size = [], 0
+    while chunk := read(1 << 16, decode_content=True):
+        size += len(chunk)
+        _check_size(size, limits, url)
+        if time.monotonic() > deadline:
+            raise DownloadError(f"{url} took longer than {limits.url_total_timeout} s (Limits.url_total_timeout)")
+        chunks.append(chunk)
+    return b"".join(chunks)
