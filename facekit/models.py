@@ -23,7 +23,6 @@ from .errors import ModelUnavailableError
 
 SDIST_REQUIREMENT = "scrfd==0.3.0"
 SDIST_NAME = "scrfd-0.3.0.tar.gz"
-SDIST_SHA256 = "35855c664d565492aab0068f1c64b4957a15ca6cd106b9c8b1642d67cfeeb5fc"
 DEFAULT_MODEL_NAME = "scrfd.onnx"
 DEFAULT_MODEL_SHA256 = "9c162a817c7dd32d35d1f1c6ae6445032d6e73c6c5fe61d8b5b663ba8bc86b30"
 
