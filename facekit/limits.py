@@ -27,6 +27,12 @@ class Limits:
     """Seconds allowed for connecting to a URL and for each read from it."""
     url_total_timeout: float = 120.0
     """Seconds allowed for a whole download."""
+    max_video_seconds: float = 3600.0
+    """Longest video accepted, in seconds (from its timestamps, before decoding)."""
+    max_video_frames: int = 108_000
+    """Most video frames analysed in one call (an hour at 30 fps with ``every_frame``)."""
+    max_video_pixels: int = 7680 * 4320
+    """Largest video frame (width x height, 8K UHD); checked from the stream header."""
 
     @classmethod
     def from_env(cls) -> "Limits":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +16,20 @@ import pandas as pd
 from . import __version__, models
 from .crops import write_crops
 from .engine import Detections, Detector
-from .errors import InvalidInputError, UnsupportedMediaError
+from .errors import InvalidInputError, MediaDecodeError
 from .frame import BOX_COLUMNS, LANDMARK_COLUMNS
 from .limits import Limits
-from .media import SNIFF_BYTES, MediaKind, Picture, decode_image, is_animated, picture_from_pixels, read_source, sniff
+from .media import (
+    SNIFF_BYTES,
+    MediaKind,
+    Picture,
+    Video,
+    decode_image,
+    is_animated,
+    picture_from_pixels,
+    read_source,
+    sniff,
+)
 from .media.sources import SourceLike
 from .result import Result
 from .schema import six_landmarks
@@ -39,14 +51,21 @@ def detect(
     limits: Limits | None = None,
     threads: int | None = None,
     floor: float = DEFAULT_FLOOR,
+    progress: bool | None = None,
+    snap_to_keyframes: bool = False,
 ) -> Result:
     """Detect faces in a picture or video and return a :class:`~facekit.Result`.
 
     ``source`` is a path, an http(s) URL, a base64 string or ``data:`` URI, bytes, an H x W x 3
-    RGB uint8 array or a PIL image; images and videos are told apart by content. Faces scoring
-    below ``confidence`` are dropped from the renderings but kept (down to ``floor``) so that
-    ``result.filter(confidence=...)`` never needs the model again. ``crops`` writes one JPEG
-    per face into ``crops_dir`` (default: a new folder under the facekit cache).
+    RGB uint8 array or a PIL image; images and videos (animated GIFs too) are told apart by
+    content. Faces scoring below ``confidence`` are dropped from the renderings but kept (down to
+    ``floor``) so that ``result.filter(confidence=...)`` never needs the model again. ``crops``
+    writes one JPEG per face into ``crops_dir`` (default: a new folder under the facekit cache).
+
+    Videos: ``num_frames`` frames spread evenly over the duration are analysed (each reached by
+    seeking; ``snap_to_keyframes`` moves them to the nearest keyframes, faster but inexact), or
+    every frame with ``every_frame``, streamed with a progress bar (``progress``: None shows it
+    when interactive). Faces are tracked across the analysed frames.
     """
     _check_options(confidence, num_frames, floor)
     limits = limits or Limits.from_env()
@@ -55,27 +74,24 @@ def detect(
     detector = Detector.load(resolved.path, threads)
     loaded = read_source(source, limits)
     read_done = time.perf_counter()
-    picture = _picture(loaded.pixels, loaded.data, limits)
+    media = picture_from_pixels(loaded.pixels, limits) if loaded.pixels is not None else _decode(loaded.data, limits)
     decoded = time.perf_counter()
     floor = min(floor, confidence)
-    detections = detector.detect(picture.pixels, floor)
-    detected = time.perf_counter()
-
-    candidates = face_table(detections, frame=0, time=math.nan)
+    crop = None
     if crops:
-        chosen = candidates[candidates["score"] >= confidence]
         directory = Path(crops_dir) if crops_dir is not None else models.home() / "crops" / uuid.uuid4().hex
         stem = Path(loaded.description).stem if loaded.data is not None else "face"
-        candidates = candidates.join(write_crops(picture.rgb(), chosen, directory, stem))
-    frames = pd.DataFrame({"frame": [0], "time": [math.nan]})
+        crop = _Crops(directory, stem, confidence)
+    if isinstance(media, Video):
+        indices = None if every_frame else media.sample_indices(num_frames, snap=snap_to_keyframes)
+        show = _interactive() if progress is None else progress
+        candidates, frames, picture, seen = _analyse_video(media, indices, detector, floor, crop, show)
+    else:
+        candidates, frames, picture, seen = _analyse_picture(media, detector, floor, crop)
+    timings = seen.pop("timings_ms")
     meta = {
         "source": loaded.description,
-        "media": "image",
-        "format": picture.format,
-        "width": picture.width,
-        "height": picture.height,
-        "fps": None,
-        "frame_count": 1,
+        **seen,
         "model": resolved.name,
         "model_sha256": resolved.sha256,
         "model_source": resolved.source,
@@ -83,15 +99,19 @@ def detect(
         "threads": detector.threads,
         "facekit": __version__,
         "timings_ms": {
-            "read": round((read_done - started) * 1e3, 3),
-            "decode": round((decoded - read_done) * 1e3, 3),
-            "detect": round((detected - decoded) * 1e3, 3),
-            "total": round((time.perf_counter() - started) * 1e3, 3),
+            "read": _ms(started, read_done),
+            "decode" if isinstance(media, Picture) else "index": _ms(read_done, decoded),
+            **timings,
+            "total": _ms(started, time.perf_counter()),
         },
     }
     return Result(
-        candidates, frames, meta, confidence=confidence, single_face=single_face, floor=floor, picture=picture.pixels
+        candidates, frames, meta, confidence=confidence, single_face=single_face, floor=floor, picture=picture
     )
+
+
+def _ms(start: float, end: float) -> float:
+    return round((end - start) * 1e3, 3)
 
 
 def _check_options(confidence: float, num_frames: int, floor: float) -> None:
@@ -103,21 +123,134 @@ def _check_options(confidence: float, num_frames: int, floor: float) -> None:
         raise InvalidInputError(f"floor must be in (0, 1], got {floor!r}")
 
 
-def _picture(pixels, data: bytes | None, limits: Limits) -> Picture:
-    """Decode a source into one upright picture; videos are refused until video support lands."""
-    if pixels is not None:
-        return picture_from_pixels(pixels, limits)
+def _decode(data: bytes, limits: Limits) -> Picture | Video:
+    """Encoded bytes to one upright picture or an opened video, told apart by content.
+
+    Bytes with no known signature (an old QuickTime file, say) are tried as a picture first and
+    then as a video; the picture's error is the one reported when neither works.
+    """
     kind = sniff(data[:SNIFF_BYTES])
     if kind is MediaKind.VIDEO or (kind is MediaKind.IMAGE and is_animated(data, limits)):
-        raise UnsupportedMediaError("this is a video; video support is not built yet in this version of facekit")
-    return decode_image(data, limits)
+        return Video(data, limits)
+    try:
+        return decode_image(data, limits)
+    except MediaDecodeError as error:
+        if kind is not MediaKind.UNKNOWN:
+            raise
+        try:
+            return Video(data, limits)
+        except MediaDecodeError:
+            raise error from None
+
+
+@dataclass(frozen=True)
+class _Crops:
+    """Where and for which faces crops are written."""
+
+    directory: Path
+    stem: str
+    confidence: float
+
+    def add(self, table: pd.DataFrame, pixels: np.ndarray) -> pd.DataFrame:
+        """``table`` (one frame's candidates) with crop columns for its faces at or above the threshold."""
+        chosen = table[table["score"] >= self.confidence]
+        return table.join(write_crops(pixels, chosen, self.directory, self.stem))
+
+
+def _analyse_picture(picture: Picture, detector: Detector, floor: float, crop: _Crops | None):
+    """Candidates, frames table, picture to plot and meta of one still picture."""
+    began = time.perf_counter()
+    candidates = face_table(detector.detect(picture.pixels, floor), frame=0, time=math.nan)
+    detected = time.perf_counter()
+    if crop is not None:
+        candidates = crop.add(candidates, picture.rgb())
+    frames = pd.DataFrame({"frame": [0], "time": [math.nan]})
+    seen = {
+        "media": "image",
+        "format": picture.format,
+        "width": picture.width,
+        "height": picture.height,
+        "fps": None,
+        "frame_count": 1,
+        "timings_ms": {"detect": _ms(began, detected)},
+    }
+    return candidates, frames, picture.pixels, seen
+
+
+def _analyse_video(
+    video: Video, indices: list[int] | None, detector: Detector, floor: float, crop: _Crops | None, progress: bool
+):
+    """Detect in the sampled frames (``indices``) or every frame (None) as they are decoded ahead."""
+    began = time.perf_counter()
+    frames = video.stream() if indices is None else video.sample(indices)
+    total = video.frame_count if indices is None else len(indices)
+    tables, rows, picture, detecting = [], [], None, 0.0
+    with _progress_bar(total, progress) as bar:
+        for frame in frames:
+            tick = time.perf_counter()
+            found = detector.detect(frame.pixels, floor)
+            detecting += time.perf_counter() - tick
+            table = face_table(found, frame=frame.index, time=frame.time)
+            if crop is not None:
+                table = crop.add(table, frame.pixels)
+            if picture is None:
+                picture = frame.pixels  # the first frame, drawn under result.plot()
+            tables.append(table)
+            rows.append((frame.index, frame.time))
+            bar.update()
+    seen = {
+        "media": "video",
+        "format": video.format,
+        "codec": video.codec,
+        "width": video.width,
+        "height": video.height,
+        "fps": video.fps,
+        "frame_count": video.frame_count,
+        "duration": video.duration,
+        "rotation": video.rotation,
+        "frames_analysed": len(rows),
+        "frames_decoded": video.decoded,
+        "timings_ms": {"detect": round(detecting * 1e3, 3), "analyse": _ms(began, time.perf_counter())},
+    }
+    frames_table = pd.DataFrame(rows, columns=["frame", "time"])
+    return pd.concat(tables, ignore_index=True), frames_table, picture, seen
+
+
+def _progress_bar(total: int, show: bool):
+    """A tqdm bar (notebook-aware) of frames done and frames per second; a silent one when off."""
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="frame", desc="facekit")
+
+
+class _NoBar:
+    """Stands in for a tqdm bar when progress is off (importing tqdm.auto can cost a notebook probe)."""
+
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
+def _interactive() -> bool:
+    """True in an IPython or Jupyter session, or when stderr is a terminal."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None:
+        return True
+    return sys.stderr.isatty()
 
 
 def face_table(detections: Detections, *, frame: int, time: float) -> pd.DataFrame:
     """Detections of one frame as rows of the canonical face table (best score first)."""
     boxes = detections.boxes.astype(np.float64)
     xywh = np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]])
-    points = six_landmarks(detections.keypoints.astype(np.float64)).reshape(len(detections), -1)
+    points = six_landmarks(detections.keypoints.astype(np.float64)).reshape(len(detections), len(LANDMARK_COLUMNS))
     table = pd.DataFrame(np.hstack([xywh, points]), columns=BOX_COLUMNS + LANDMARK_COLUMNS)
     table.insert(0, "score", detections.scores.astype(np.float64))
     table.insert(0, "time", time)

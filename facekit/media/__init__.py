@@ -3,5 +3,18 @@
 from .image import Picture, decode_image, is_animated, picture_from_pixels
 from .sniff import SNIFF_BYTES, MediaKind, sniff
 from .sources import Source, read_source
+from .video import Frame, Video
 
-__all__ = ["MediaKind", "Picture", "Source", "decode_image", "is_animated", "picture_from_pixels", "read_source", "sniff", "SNIFF_BYTES"]
+__all__ = [
+    "Frame",
+    "MediaKind",
+    "Picture",
+    "SNIFF_BYTES",
+    "Source",
+    "Video",
+    "decode_image",
+    "is_animated",
+    "picture_from_pixels",
+    "read_source",
+    "sniff",
+]
