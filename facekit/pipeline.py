@@ -17,7 +17,7 @@ from . import __version__, models
 from .crops import write_crops
 from .engine import Detections, Detector
 from .errors import InvalidInputError, MediaDecodeError
-from .frame import BOX_COLUMNS, LANDMARK_COLUMNS
+from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from .limits import Limits
 from .media import (
     SNIFF_BYTES,
@@ -33,6 +33,8 @@ from .media import (
 from .media.sources import SourceLike
 from .result import Result
 from .schema import six_landmarks
+
+Columns = dict[str, np.ndarray]  # column name -> values: a face table before it becomes a Result
 
 DEFAULT_FLOOR = 0.05
 """Candidates are kept down to this score, so ``Result.filter`` can lower the threshold that far."""
@@ -151,16 +153,24 @@ class _Crops:
     stem: str
     confidence: float
 
-    def add(self, table: pd.DataFrame, pixels: np.ndarray) -> pd.DataFrame:
-        """``table`` (one frame's candidates) with crop columns for its faces at or above the threshold."""
-        chosen = table[table["score"] >= self.confidence]
-        return table.join(write_crops(pixels, chosen, self.directory, self.stem))
+    def add(self, columns: Columns, pixels: np.ndarray) -> Columns:
+        """``columns`` (one frame's candidates) with crop columns for its faces at or above the threshold."""
+        chosen = columns["score"] >= self.confidence
+        faces = pd.DataFrame({name: columns[name][chosen] for name in ("frame", *BOX_COLUMNS)})
+        written = write_crops(pixels, faces, self.directory, self.stem)
+        out = dict(columns)
+        out["crop_url"] = np.full(chosen.size, None, dtype=object)
+        out["crop_url"][chosen] = written["crop_url"].to_numpy(object)
+        for name in CROP_COLUMNS[1:]:
+            out[name] = np.full(chosen.size, np.nan)
+            out[name][chosen] = written[name].to_numpy(np.float64)
+        return out
 
 
 def _analyse_picture(picture: Picture, detector: Detector, floor: float, crop: _Crops | None):
     """Candidates, frames table, picture to plot and meta of one still picture."""
     began = time.perf_counter()
-    candidates = face_table(detector.detect(picture.pixels, floor), frame=0, time=math.nan)
+    candidates = face_columns(detector.detect(picture.pixels, floor), frame=0, time=math.nan)
     detected = time.perf_counter()
     if crop is not None:
         candidates = crop.add(candidates, picture.rgb())
@@ -190,7 +200,7 @@ def _analyse_video(
             tick = time.perf_counter()
             found = detector.detect(frame.pixels, floor)
             detecting += time.perf_counter() - tick
-            table = face_table(found, frame=frame.index, time=frame.time)
+            table = face_columns(found, frame=frame.index, time=frame.time)
             if crop is not None:
                 table = crop.add(table, frame.pixels)
             if picture is None:
@@ -213,7 +223,7 @@ def _analyse_video(
         "timings_ms": {"detect": round(detecting * 1e3, 3), "analyse": _ms(began, time.perf_counter())},
     }
     frames_table = pd.DataFrame(rows, columns=["frame", "time"])
-    return pd.concat(tables, ignore_index=True), frames_table, picture, seen
+    return _concat(tables), frames_table, picture, seen
 
 
 def _progress_bar(total: int, show: bool):
@@ -246,13 +256,27 @@ def _interactive() -> bool:
     return sys.stderr.isatty()
 
 
-def face_table(detections: Detections, *, frame: int, time: float) -> pd.DataFrame:
-    """Detections of one frame as rows of the canonical face table (best score first)."""
+def face_columns(detections: Detections, *, frame: int, time: float) -> Columns:
+    """Detections of one frame as numpy columns of the canonical face table (best score first).
+
+    Plain arrays, not a DataFrame: a video makes one of these per frame, and pandas would cost
+    more per frame than the rest of the work around the model.
+    """
+    count = len(detections)
     boxes = detections.boxes.astype(np.float64)
     xywh = np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]])
-    points = six_landmarks(detections.keypoints.astype(np.float64)).reshape(len(detections), len(LANDMARK_COLUMNS))
-    table = pd.DataFrame(np.hstack([xywh, points]), columns=BOX_COLUMNS + LANDMARK_COLUMNS)
-    table.insert(0, "score", detections.scores.astype(np.float64))
-    table.insert(0, "time", time)
-    table.insert(0, "frame", frame)
-    return table
+    points = six_landmarks(detections.keypoints.astype(np.float64)).reshape(count, len(LANDMARK_COLUMNS))
+    columns = {
+        "frame": np.full(count, frame, dtype=np.int64),
+        "time": np.full(count, time, dtype=np.float64),
+        "score": detections.scores.astype(np.float64),
+    }
+    columns.update(zip(BOX_COLUMNS + LANDMARK_COLUMNS, np.hstack([xywh, points]).T))
+    return columns
+
+
+def _concat(tables: list[Columns]) -> Columns:
+    """One table from per-frame columns."""
+    if not tables:
+        return face_columns(Detections.empty(), frame=0, time=math.nan)
+    return {name: np.concatenate([table[name] for table in tables]) for name in tables[0]}

@@ -355,7 +355,7 @@ def _sorted_columns(candidates: CandidateTable) -> dict[str, np.ndarray]:
             continue
         if name not in candidates:
             if name == "track_id":  # the tracker numbers faces; hosted answers may give ids
-                columns[name] = np.full(len(candidates), np.nan)
+                columns[name] = np.full(order.size, np.nan)
             continue
         if name == "crop_url":
             values = np.array([None if pd.isna(url) else str(url) for url in candidates[name]], dtype=object)
