@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from .frame import BOX_COLUMNS, REMOVED_DTYPES, empty, typed
 
@@ -158,6 +157,8 @@ def _match(predicted: np.ndarray, detections: np.ndarray) -> np.ndarray:
     scale = np.abs(np.log(np.sqrt(detections[:, 2] * detections[:, 3])[None, :] / size))
     cost = distance + scale
     cost[(distance > GATE) | (scale > np.log(MAX_SCALE))] = _NO_MATCH
+    from scipy.optimize import linear_sum_assignment  # deferred: SciPy costs ~0.3 s at `import facekit`
+
     tracks, dets = linear_sum_assignment(cost)
     good = cost[tracks, dets] < _NO_MATCH
     return np.column_stack([tracks[good], dets[good]]).astype(np.int64)
