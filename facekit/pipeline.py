@@ -227,25 +227,10 @@ def _analyse_video(
 
 
 def _progress_bar(total: int, show: bool):
-    """A tqdm bar (notebook-aware) of frames done and frames per second; a silent one when off."""
-    if not show:
-        return _NoBar()
+    """A tqdm bar (notebook-aware) of frames done and frames per second; tqdm's own no-op when off."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="frame", desc="facekit")
-
-
-class _NoBar:
-    """Stands in for a tqdm bar when progress is off (importing tqdm.auto can cost a notebook probe)."""
-
-    def __enter__(self) -> "_NoBar":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        return None
+    return tqdm(total=total, unit="frame", desc="facekit", disable=not show)
 
 
 def _interactive() -> bool:
