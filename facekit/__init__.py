@@ -6,6 +6,9 @@
 >>> result.to_frame()                         # one row per face, pandas
 """
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
 from . import data, models  # noqa: E402
@@ -22,6 +25,23 @@ from .limits import Limits  # noqa: E402
 from .pipeline import detect  # noqa: E402
 from .result import Result, load  # noqa: E402
 
+# Heavier parts load on first use, so ``import facekit`` stays quick: name -> (module, attribute).
+_LAZY = {
+    "clients": ("facekit.clients", None),
+    "widgets": ("facekit.widgets", None),
+    "compare": ("facekit.compare", "compare"),
+    "detect_many": ("facekit.batch", "detect_many"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'facekit' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)
+
+
 __all__ = [
     "DownloadError",
     "FacekitError",
@@ -33,8 +53,12 @@ __all__ = [
     "Result",
     "UnsupportedMediaError",
     "__version__",
+    "clients",
+    "compare",
     "data",
     "detect",
+    "detect_many",
     "load",
     "models",
+    "widgets",
 ]
