@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,7 @@ def detect(
     floor: float = DEFAULT_FLOOR,
     progress: bool | None = None,
     snap_to_keyframes: bool = False,
+    frames: Sequence[int] | None = None,
 ) -> Result:
     """Detect faces in a picture or video and return a :class:`~facekit.Result`.
 
@@ -67,7 +69,8 @@ def detect(
     Videos: ``num_frames`` frames spread evenly over the duration are analysed (each reached by
     seeking; ``snap_to_keyframes`` moves them to the nearest keyframes, faster but inexact), or
     every frame with ``every_frame``, streamed with a progress bar (``progress``: None shows it
-    when interactive). Faces are tracked across the analysed frames.
+    when interactive). ``frames`` names the exact frame indices to analyse instead (for callers
+    that cache frames, such as the FrameExplorer widget). Faces are tracked across the analysed frames.
     """
     _check_options(confidence, num_frames, floor)
     limits = limits or Limits.from_env()
@@ -85,10 +88,15 @@ def detect(
         stem = Path(loaded.description).stem if loaded.data is not None else "face"
         crop = _Crops(directory, stem, confidence)
     if isinstance(media, Video):
-        indices = None if every_frame else media.sample_indices(num_frames, snap=snap_to_keyframes)
+        if frames is not None:
+            indices = _checked_frames(frames, media.frame_count)
+        else:
+            indices = None if every_frame else media.sample_indices(num_frames, snap=snap_to_keyframes)
         show = _interactive() if progress is None else progress
         candidates, frames, picture, seen = _analyse_video(media, indices, detector, floor, crop, show)
     else:
+        if frames is not None:
+            _checked_frames(frames, 1)
         candidates, frames, picture, seen = _analyse_picture(media, detector, floor, crop)
     timings = seen.pop("timings_ms")
     meta = {
@@ -123,6 +131,18 @@ def _check_options(confidence: float, num_frames: int, floor: float) -> None:
         raise InvalidInputError(f"num_frames must be an integer from 1 to 100, got {num_frames!r}")
     if not 0.0 < floor <= 1.0:
         raise InvalidInputError(f"floor must be in (0, 1], got {floor!r}")
+
+
+def _checked_frames(frames: Sequence[int], frame_count: int) -> list[int]:
+    """``frames`` as sorted indices, refused unless they are distinct integers within ``frame_count``."""
+    given = list(frames)
+    integers = all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in given)
+    indices = sorted({int(i) for i in given}) if integers else []
+    if not indices or len(indices) != len(given) or indices[0] < 0 or indices[-1] >= frame_count:
+        raise InvalidInputError(
+            f"frames must be distinct integer indices from 0 to {frame_count - 1}, got {given[:10]!r}"
+        )
+    return indices
 
 
 def _decode(data: bytes, limits: Limits) -> Picture | Video:

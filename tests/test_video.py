@@ -271,3 +271,21 @@ def test_detect_on_a_corrupt_video_warns_and_answers(shared_data, model_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(fk.detect(shared_data / EPHYS[0], num_frames=2, progress=False).frames) == 2
+
+
+def test_frames_analyses_exactly_the_given_indices(tmp_path):
+    clip = fk.data.pan_video(tmp_path / "pan.mp4", seconds=2.0, fps=10.0)
+    sampled = fk.detect(clip.path, num_frames=4)
+    chosen = fk.detect(clip.path, frames=[sampled.frames[2], sampled.frames[0]])
+    assert chosen.frames == [sampled.frames[0], sampled.frames[2]]
+    mine = chosen.candidates().drop(columns="track_id")
+    theirs = sampled.candidates().drop(columns="track_id")
+    theirs = theirs[theirs["frame"].isin(chosen.frames)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("frames", [[], [0, 0], [-1], [10_000], [1.5], [True]])
+def test_frames_refuses_bad_indices(tmp_path, frames):
+    clip = fk.data.pan_video(tmp_path / "pan.mp4", seconds=1.0, fps=10.0)
+    with pytest.raises(fk.InvalidInputError, match="frames must be"):
+        fk.detect(clip.path, frames=frames)
