@@ -1,8 +1,15 @@
-"""Read an Akool answer (hosted or local, full response or bare ``faces_obj``) into a Result."""
+"""Read an Akool answer (hosted or local, full response or bare ``faces_obj``) into a Result.
+
+The parse is columnar: each field's per-frame lists are chained into one flat numpy array, so a
+million faces convert in well under a second (``bench/bench_frame.py``); Python only loops over
+frames, never over faces.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -10,17 +17,19 @@ import pandas as pd
 
 from .errors import InvalidInputError
 from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, REMOVED_DTYPES
-from .schema import LANDMARKS
+from .schema import LANDMARKS, six_landmarks
 
 if TYPE_CHECKING:
     from .result import Result
+
+_NAN_POINTS = [[math.nan, math.nan]] * len(LANDMARKS)
 
 
 def parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
     """Faces, removed boxes, times and optional scores/track ids/crops of an Akool answer.
 
     Hosted answers carry no scores: those faces get NaN scores and are always kept. Anything
-    malformed (not JSON, a value of the wrong type) is an :class:`InvalidInputError`.
+    malformed (not JSON, a value of the wrong type or length) is an :class:`InvalidInputError`.
     """
     try:
         return _parse_akool(cls, obj)
@@ -30,7 +39,8 @@ def parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
         raise InvalidInputError(f"not a valid Akool answer: {exc}") from exc
 
 
-def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
+def _faces_obj(obj: dict[str, Any] | str) -> dict[str, Any]:
+    """The ``faces_obj`` of a response (refused if it is an error answer), or ``obj`` itself."""
     if isinstance(obj, str):
         obj = json.loads(obj)
     if not isinstance(obj, dict):
@@ -38,75 +48,126 @@ def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
     if "faces_obj" in obj:
         if obj.get("error_code", 0) != 0:
             raise InvalidInputError(f"the Akool answer is an error: {obj.get('error_msg')!r}")
-        faces_obj = obj["faces_obj"]
-    else:
-        faces_obj = obj
-    if not isinstance(faces_obj, dict):
+        obj = obj["faces_obj"]
+    if not isinstance(obj, dict):
         raise InvalidInputError("faces_obj must be an object keyed by frame index")
+    return obj
+
+
+def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
+    faces_obj = _faces_obj(obj)
     try:
-        frames = sorted(faces_obj.items(), key=lambda item: int(item[0]))
+        keyed = sorted((int(key), entry) for key, entry in faces_obj.items())
     except ValueError as exc:
         raise InvalidInputError("faces_obj keys must be frame indices") from exc
+    except TypeError as exc:  # two equal keys ("1" and "01") compare their entries
+        raise InvalidInputError("faces_obj has the same frame index twice") from exc
+    frames = np.array([key for key, _ in keyed], dtype=np.int64)
+    entries = [entry for _, entry in keyed]
+    if not all(isinstance(entry, dict) for entry in entries):
+        raise InvalidInputError("each frame of faces_obj must be an object")
+    times = np.array([math.nan if e.get("frame_time") is None else float(e["frame_time"]) for e in entries])
+    regions = [e.get("region") or [] for e in entries]
+    counts = np.fromiter(map(len, regions), np.int64, len(entries))
 
-    rows: list[dict[str, Any]] = []
-    removed: list[dict[str, Any]] = []
-    frame_rows: list[dict[str, Any]] = []
-    has_crops = False
-    has_track_ids = True  # only when every frame has them: partial ids would mix two numberings
-    for key, entry in frames:
-        frame = int(key)
-        time = entry.get("frame_time")
-        time = float("nan") if time is None else float(time)
-        frame_rows.append({"frame": frame, "time": time})
-        regions = entry.get("region") or []
-        landmarks = entry.get("landmarks") or [None] * len(regions)
-        scores = entry.get("scores") or [None] * len(regions)
-        track_ids = entry.get("track_ids")
-        has_track_ids &= track_ids is not None
-        track_ids = track_ids or [None] * len(regions)
-        urls = entry.get("face_urls") or [None] * len(regions)
-        crop_regions = entry.get("crop_region") or [None] * len(regions)
-        has_crops |= entry.get("face_urls") is not None
-        if not len(landmarks) == len(scores) == len(urls) == len(crop_regions) == len(regions):
-            raise InvalidInputError(f"frame {key}: region, landmarks, scores and crops differ in length")
-        for region, points, score, track, url, crop in zip(regions, landmarks, scores, track_ids, urls, crop_regions):
-            row = {"frame": frame, "time": time, "score": np.nan if score is None else float(score),
-                   "track_id": track, **_box(region, key)}
-            row.update(_points(points, key))
-            if url is not None or crop is not None:
-                row.update({"crop_url": url, **dict(zip(CROP_COLUMNS[1:], _box(crop, key).values()))})
-            rows.append(row)
-        for box in entry.get("removed") or []:
-            removed.append({"frame": frame, "track_id": None, **_box(box, key)})
+    columns: dict[str, Any] = {
+        "frame": np.repeat(frames, counts),
+        "time": np.repeat(times, counts),
+        "score": _per_face(entries, "scores", counts, frames),
+        "track_id": _per_face(entries, "track_ids", counts, frames, complete=True),
+    }
+    columns.update(zip(BOX_COLUMNS, _rows(regions, frames, 4, "region").T))
+    columns.update(zip(LANDMARK_COLUMNS, _landmarks(entries, counts, frames).T))
+    if any(e.get("face_urls") is not None for e in entries):
+        columns.update(_crops(entries, counts, frames))
 
-    columns = ["frame", "time", "score", "track_id", *BOX_COLUMNS, *LANDMARK_COLUMNS] + (CROP_COLUMNS if has_crops else [])
-    candidates = pd.DataFrame(rows, columns=columns)
-    if not has_track_ids:
-        candidates["track_id"] = pd.NA
-    media = "video" if any(not np.isnan(r["time"]) for r in frame_rows) or len(frame_rows) > 1 else "image"
+    removed_lists = [e.get("removed") or [] for e in entries]
+    removed_counts = np.fromiter(map(len, removed_lists), np.int64, len(entries))
+    removed = pd.DataFrame(dict(zip(BOX_COLUMNS, _rows(removed_lists, frames, 4, "removed").T)))
+    removed.insert(0, "frame", np.repeat(frames, removed_counts))
+    removed.insert(1, "track_id", pd.array([pd.NA] * len(removed), dtype="Int64"))
+
+    media = "video" if len(frames) > 1 or not np.isnan(times).all() else "image"
     return cls(
-        candidates,
-        pd.DataFrame(frame_rows, columns=["frame", "time"]),
+        columns,
+        {"frame": frames, "time": times},
         {"source": "akool answer", "media": media, "model": "unknown"},
         confidence=0.0,
-        removed=pd.DataFrame(removed, columns=list(REMOVED_DTYPES)),
+        removed=removed[list(REMOVED_DTYPES)],
     )
 
 
-def _box(values: Any, key: str) -> dict[str, float]:
-    if values is None:
-        return dict.fromkeys(BOX_COLUMNS, np.nan)
-    if len(values) != 4:
-        raise InvalidInputError(f"frame {key}: a box must be [x, y, w, h], got {values!r}")
-    return dict(zip(BOX_COLUMNS, map(float, values)))
+def _rows(lists: list[list], frames: np.ndarray, width: int, what: str) -> np.ndarray:
+    """Per-frame lists of ``width``-number rows (boxes) as one (N, width) float array."""
+    rows = list(chain.from_iterable(lists))
+    if rows and set(map(len, rows)) != {width}:
+        frame = next(f for f, items in zip(frames, lists) if any(len(item) != width for item in items))
+        raise InvalidInputError(f"frame {frame}: each {what} entry must be {width} numbers")
+    values = np.fromiter(chain.from_iterable(rows), np.float64, count=len(rows) * width)
+    return values.reshape(len(rows), width)
 
 
-def _points(points: Any, key: str) -> dict[str, float]:
-    if points is None:
-        return dict.fromkeys(LANDMARK_COLUMNS, np.nan)
+def _landmarks(entries: list[dict], counts: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """(N, 12) landmark columns; frames without landmarks get NaN, 5-point answers get the mouth centre."""
+    per_frame = [e.get("landmarks") or [_NAN_POINTS] * n for e, n in zip(entries, counts.tolist())]
+    _check_lengths(per_frame, counts, frames, "landmarks")
+    faces = list(chain.from_iterable(per_frame))
+    if not faces:
+        return np.zeros((0, len(LANDMARK_COLUMNS)))
+    if set(map(len, faces)) == {len(LANDMARKS)}:
+        values = np.fromiter(chain.from_iterable(chain.from_iterable(faces)), np.float64)
+        if values.size != len(faces) * len(LANDMARK_COLUMNS):
+            raise InvalidInputError("each landmark must be a point [x, y]")
+        return values.reshape(len(faces), -1)
+    return np.stack([_points(points) for points in faces]).reshape(len(faces), -1)
+
+
+def _points(points: Any) -> np.ndarray:
+    """One face's landmarks as (6, 2): six points as given, or five with the mouth centre derived."""
     array = np.asarray(points, dtype=np.float64)
-    if array.shape == (5, 2):  # a 5-point answer: derive the mouth centre as facekit does
-        array = np.insert(array, 3, array[3:5].mean(axis=0), axis=0)
+    if array.shape == (5, 2):
+        return six_landmarks(array[None])[0]
     if array.shape != (len(LANDMARKS), 2):
-        raise InvalidInputError(f"frame {key}: landmarks must be 6 points [x, y], got shape {array.shape}")
-    return dict(zip(LANDMARK_COLUMNS, array.reshape(-1).tolist()))
+        raise InvalidInputError(f"landmarks must be 6 (or 5) points [x, y], got shape {array.shape}")
+    return array
+
+
+def _per_face(
+    entries: list[dict], key: str, counts: np.ndarray, frames: np.ndarray, *, complete: bool = False
+) -> np.ndarray:
+    """An optional per-face number list (``scores``, ``track_ids``) as floats, NaN where absent.
+
+    With ``complete``, a key missing from any frame is dropped everywhere: partial track ids
+    would mix two numberings.
+    """
+    present = [e.get(key) is not None for e in entries]
+    out = np.full(int(counts.sum()), np.nan)
+    if not any(present) or (complete and not all(present)):
+        return out
+    lists = [e[key] if has else [None] * n for e, n, has in zip(entries, counts.tolist(), present)]
+    _check_lengths(lists, counts, frames, key)
+    values = list(chain.from_iterable(lists))
+    try:
+        return np.array(values, dtype=np.float64)  # the common case: numbers only, no nulls
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").to_numpy(np.float64, na_value=np.nan)
+
+
+def _crops(entries: list[dict], counts: np.ndarray, frames: np.ndarray) -> dict[str, Any]:
+    """Crop URL and crop box columns; faces without a crop get None and NaN."""
+    urls = [e.get("face_urls") or [None] * n for e, n in zip(entries, counts.tolist())]
+    boxes = [e.get("crop_region") or [None] * n for e, n in zip(entries, counts.tolist())]
+    _check_lengths(urls, counts, frames, "face_urls")
+    _check_lengths(boxes, counts, frames, "crop_region")
+    boxes = [[[math.nan] * 4 if box is None else box for box in frame_boxes] for frame_boxes in boxes]
+    columns: dict[str, Any] = {"crop_url": np.array(list(chain.from_iterable(urls)), dtype=object)}
+    columns.update(zip(CROP_COLUMNS[1:], _rows(boxes, frames, 4, "crop_region").T))
+    return columns
+
+
+def _check_lengths(lists: list[list], counts: np.ndarray, frames: np.ndarray, what: str) -> None:
+    """Refuse a per-face list whose length differs from the frame's number of regions."""
+    lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+    wrong = np.flatnonzero(lengths != counts)
+    if wrong.size:
+        raise InvalidInputError(f"frame {frames[wrong[0]]}: {what} and region differ in length")

@@ -21,14 +21,24 @@ def six_landmarks(keypoints: np.ndarray) -> np.ndarray:
     return np.concatenate([keypoints[:, :3], mouth, keypoints[:, 3:5]], axis=1)
 
 
-def landmarks_str(points: np.ndarray) -> str:
+def landmarks_str(points: np.ndarray) -> str | None:
     """Akool's ``"x,y:x,y:x,y:x,y"``: the first four landmarks, rounded to integers.
 
     Seed 004 contradicts itself on the 4th point; every full example uses the mouth centre,
     which is the 4th of the six landmarks, so that is what this writes.
     """
-    ints = np.rint(np.asarray(points, dtype=np.float64)[:4]).astype(np.int64)
-    return ":".join(f"{x},{y}" for x, y in ints)
+    return landmarks_strs(np.asarray(points, dtype=np.float64)[None])[0]
+
+
+def landmarks_strs(points: np.ndarray) -> list[str | None]:
+    """:func:`landmarks_str` of every face of an (N, 6, 2) array, None where a point is unknown (NaN)."""
+    first = np.asarray(points, dtype=np.float64)[:, :4].reshape(len(points), 8)
+    known = ~np.isnan(first).any(axis=1)
+    ints = np.rint(np.where(known[:, None], first, 0.0)).astype(np.int64).tolist()
+    return [_LANDMARKS_FORMAT % tuple(row) if ok else None for row, ok in zip(ints, known.tolist())]
+
+
+_LANDMARKS_FORMAT = ":".join(["%d,%d"] * 4)
 
 
 @lru_cache(maxsize=1)
