@@ -29,7 +29,7 @@ from .result import Result, load  # noqa: E402
 _LAZY = {
     "clients": ("facekit.clients", None),
     "widgets": ("facekit.widgets", None),
-    "compare": ("facekit.compare", "compare"),
+    "compare": ("facekit.comparison", "compare"),
     "detect_many": ("facekit.batch", "detect_many"),
 }
 

@@ -28,10 +28,13 @@ from .frame import (
     CROP_DTYPES,
     FACE_DTYPES,
     FRAME_DTYPES,
+    FRAMES_ATTR,
     LANDMARK_COLUMNS,
     REMOVED_DTYPES,
     empty,
+    track_summary,
     typed,
+    with_removed,
 )
 from .schema import LANDMARKS, OPTIONAL_FRAME_KEYS, landmarks_strs
 from .tracking import assign_tracks
@@ -140,9 +143,18 @@ class Result:
 
     # -- renderings ----------------------------------------------------------------------------
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per kept face per frame, with the columns and dtypes of ``facekit.frame``."""
-        return _frame_of(self._kept)
+    def to_frame(self, *, removed: bool = False) -> pd.DataFrame:
+        """One row per kept face per frame, with the columns and dtypes of ``facekit.frame``.
+
+        With ``removed``, the boxes of faces that left the picture are added as rows flagged in a
+        ``removed`` column (``face`` is then nullable, NA on those rows). The analysed frames,
+        including frames without faces, ride along in ``attrs`` for ``df.faces.to_faces_obj()``.
+        """
+        faces = _frame_of(self._kept)
+        if removed:
+            faces = with_removed(faces, self._removed, self._frames)
+        faces.attrs[FRAMES_ATTR] = {"frame": self._frame_index.tolist(), "time": self._frame_time.tolist()}
+        return faces
 
     def candidates(self) -> pd.DataFrame:
         """Every candidate down to the floor threshold, kept or not; ``track_id`` only where the source gave one."""
@@ -153,21 +165,8 @@ class Result:
         return self._removed.copy()
 
     def tracks(self) -> pd.DataFrame:
-        """One row per track: first/last frame and time, frames seen, score and size statistics."""
-        faces = self.to_frame()
-        if faces.empty:
-            return empty(
-                {"track_id": "Int64", "first_frame": "int64", "last_frame": "int64", "first_time": "float64",
-                 "last_time": "float64", "n_frames": "int64", "mean_score": "float64", "max_score": "float64",
-                 "mean_w": "float64", "mean_h": "float64"}
-            )
-        grouped = faces.groupby("track_id", sort=True)
-        table = grouped.agg(
-            first_frame=("frame", "min"), last_frame=("frame", "max"), first_time=("time", "min"),
-            last_time=("time", "max"), n_frames=("frame", "nunique"), mean_score=("score", "mean"),
-            max_score=("score", "max"), mean_w=("w", "mean"), mean_h=("h", "mean"),
-        )
-        return table.reset_index()
+        """One row per track: first/last frame and time, frames seen, gaps, score and size statistics."""
+        return track_summary(self.to_frame(), self._frames)
 
     @property
     def faces_obj(self) -> dict[str, dict[str, Any]]:
@@ -175,7 +174,17 @@ class Result:
         return self._render(integers=False, extensions=True)
 
     def to_akool(self) -> dict[str, Any]:
-        """Exactly Akool's FaceDetectionResponse: integer pixels, no extension keys."""
+        """Exactly Akool's FaceDetectionResponse: integer pixels, no extension keys.
+
+        Refused for faces without a box (crop-only answers of Magic Hour and CRUN): Akool's
+        schema requires one, and none is made up.
+        """
+        missing = int(np.isnan(self._kept["x"]).sum())
+        if missing:
+            raise InvalidInputError(
+                f"{missing} face(s) have no box (a crop-only answer from {self.meta.get('service', 'a service')}); "
+                "Akool's response needs a box for every face"
+            )
         return {"error_code": 0, "error_msg": "SUCCESS", "faces_obj": self._render(integers=True, extensions=False)}
 
     def _render(self, *, integers: bool, extensions: bool) -> dict[str, dict[str, Any]]:
@@ -185,9 +194,9 @@ class Result:
     def _render_frames(self, *, integers: bool, extensions: bool) -> dict[str, dict[str, Any]]:
         kept, removed = self._kept, self._removed
         number = _integers if integers else _floats
-        boxes = number(np.column_stack([kept[c] for c in BOX_COLUMNS]))
+        boxes = _known_rows(np.column_stack([kept[c] for c in BOX_COLUMNS]), number)
         points = np.column_stack([kept[c] for c in LANDMARK_COLUMNS]).reshape(-1, len(LANDMARKS), 2)
-        landmarks = number(points)
+        landmarks = _known_rows(points, number)
         strings = landmarks_strs(points)
         scores = [None if math.isnan(s) else s for s in kept["score"].tolist()]
         track_ids = [None if math.isnan(t) else int(t) for t in kept["track_id"].tolist()]
@@ -217,12 +226,11 @@ class Result:
     def _render_crops(kept: dict[str, np.ndarray], points: np.ndarray, number) -> dict[str, list]:
         urls = [None if u is None or (isinstance(u, float) and math.isnan(u)) else str(u) for u in kept["crop_url"]]
         regions = np.column_stack([kept[c] for c in CROP_COLUMNS[1:]])
-        region_values = number(np.nan_to_num(regions))
         relative = points - regions[:, None, :2]
         has = [u is not None for u in urls]
         return {
             "face_urls": urls,
-            "crop_region": [region if ok else None for region, ok in zip(region_values, has)],
+            "crop_region": [region if ok else None for region, ok in zip(_known_rows(regions, number), has)],
             "crop_landmarks": [text if ok else None for text, ok in zip(landmarks_strs(relative), has)],
         }
 
@@ -446,6 +454,16 @@ def _rows_by_frame(frames: np.ndarray) -> dict[int, slice]:
     starts = np.flatnonzero(_group_starts(frames))
     ends = np.r_[starts[1:], frames.size]
     return {int(frames[a]): slice(int(a), int(b)) for a, b in zip(starts, ends)}
+
+
+def _known_rows(values: np.ndarray, number) -> list:
+    """Rows of an (N, ...) array as nested lists via ``number``, None for a row with an unknown (NaN) value."""
+    unknown = np.isnan(values).reshape(len(values), -1).any(axis=1) if values.size else np.zeros(len(values), bool)
+    if not unknown.any():
+        return number(values)
+    mask = unknown.reshape((-1,) + (1,) * (values.ndim - 1))
+    rows = number(np.where(mask, 0.0, values))
+    return [None if gone else row for row, gone in zip(rows, unknown.tolist())]
 
 
 def _integers(values: np.ndarray) -> list:

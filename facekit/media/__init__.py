@@ -1,5 +1,6 @@
 """Media: any source to pixels with their frame index and timestamp. Knows nothing of faces."""
 
+from .opening import decode, frame_pixels, open_media
 from .image import Picture, decode_image, is_animated, picture_from_pixels
 from .sniff import SNIFF_BYTES, MediaKind, sniff
 from .sources import Source, read_source
@@ -12,8 +13,11 @@ __all__ = [
     "SNIFF_BYTES",
     "Source",
     "Video",
+    "decode",
     "decode_image",
+    "frame_pixels",
     "is_animated",
+    "open_media",
     "picture_from_pixels",
     "read_source",
     "sniff",
