@@ -11,7 +11,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from . import data, models  # noqa: E402
+from . import accessor, data, models  # noqa: E402,F401 - accessor registers df.faces
 from .errors import (  # noqa: E402
     DownloadError,
     FacekitError,

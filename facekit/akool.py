@@ -85,7 +85,8 @@ def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
     removed_counts = np.fromiter(map(len, removed_lists), np.int64, len(entries))
     removed = pd.DataFrame(dict(zip(BOX_COLUMNS, _rows(removed_lists, frames, 4, "removed").T)))
     removed.insert(0, "frame", np.repeat(frames, removed_counts))
-    removed.insert(1, "track_id", pd.array([pd.NA] * len(removed), dtype="Int64"))
+    removed_ids = _per_face(entries, "removed_track_ids", removed_counts, frames, complete=True)
+    removed.insert(1, "track_id", pd.array(removed_ids, dtype="Float64").astype("Int64"))
 
     media = "video" if len(frames) > 1 or not np.isnan(times).all() else "image"
     return cls(

@@ -170,7 +170,8 @@ class Result:
 
     @property
     def faces_obj(self) -> dict[str, dict[str, Any]]:
-        """Akool's ``faces_obj`` at full precision, plus ``scores`` and ``track_ids`` beside ``region``."""
+        """Akool's ``faces_obj`` at full precision, plus ``scores`` and ``track_ids`` beside ``region``
+        and ``removed_track_ids`` beside ``removed``."""
         return self._render(integers=False, extensions=True)
 
     def to_akool(self) -> dict[str, Any]:
@@ -202,6 +203,7 @@ class Result:
         track_ids = [None if math.isnan(t) else int(t) for t in kept["track_id"].tolist()]
         crops = self._render_crops(kept, points, number) if self.has_crops else None
         removed_boxes = number(removed[BOX_COLUMNS].to_numpy(np.float64))
+        removed_ids = [None if pd.isna(t) else int(t) for t in removed["track_id"].tolist()]
         rows_by_frame = _rows_by_frame(kept["frame"])
         removed_by_frame = _rows_by_frame(removed["frame"].to_numpy(np.int64))
         out: dict[str, dict[str, Any]] = {}
@@ -219,6 +221,7 @@ class Result:
             if extensions:
                 entry["scores"] = scores[rows]
                 entry["track_ids"] = track_ids[rows]
+                entry["removed_track_ids"] = removed_ids[removed_by_frame.get(frame, _NO_ROWS)]
             out[str(frame)] = entry
         return out
 

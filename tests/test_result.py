@@ -52,7 +52,7 @@ def test_faces_obj_shape(solvay):
     faces_obj = solvay.faces_obj
     assert list(faces_obj) == ["0"]
     frame = faces_obj["0"]
-    assert set(frame) == FRAME_KEYS | {"scores", "track_ids"}
+    assert set(frame) == FRAME_KEYS | {"scores", "track_ids", "removed_track_ids"}
     n = len(solvay)
     assert n == 29
     for key in ("landmarks", "landmarks_str", "region", "scores", "track_ids"):
