@@ -1,0 +1,92 @@
+"""The FastAPI application: the three contracts' routers, the guard, error shapes and the task lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from . import akool, crun, files, magichour
+from .detection import Detection
+from .security import Guard, RateLimiter
+from .services import ApiError, Services, contract_of, error_body
+from .settings import Settings
+from .storage import Storage
+from .tasks import TaskRunner, TaskStore
+
+log = logging.getLogger("facekit.server")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The server for ``settings``: its data dir is created, the model loaded, tasks recovered on startup."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = Storage(settings.data_dir, settings.result_ttl)
+    detection = Detection(settings, storage)
+    store = TaskStore(settings.data_dir / "tasks.sqlite3", settings.result_ttl)
+    runner = TaskRunner(store, storage, detection.run_task, settings.workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.close()
+            store.close()
+
+    app = FastAPI(title="facekit server", version=__version__, lifespan=lifespan,
+                  description="Akool, Magic Hour and CRUN face-detection contracts, answered by the local detector.")
+    app.state.services = Services(settings, storage, detection, store, runner)
+    for router in (akool.router, magichour.router, crun.router, files.router):
+        app.include_router(router)
+    _add_error_handlers(app)
+    if not settings.api_keys:
+        log.warning("facekit serve: no API keys configured (FACEKIT_API_KEYS): the server is UNAUTHENTICATED")
+    app.add_middleware(
+        Guard, keys=settings.api_keys, max_body=settings.max_body_bytes, error_body=error_body,
+        limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
+        protected=lambda path: contract_of(path) != "facekit",
+    )
+    return app
+
+
+def _answer(request: Request, status: int, message: str) -> JSONResponse:
+    return JSONResponse(error_body(request.url.path, status, message), status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every refusal in the shape of the contract its path belongs to."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _answer(request, exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        akool_path = contract_of(request.url.path) == "akool"
+        return _answer(request, 400 if akool_path else 422, _describe(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return _answer(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s", request.url.path, exc_info=exc)
+        return _answer(request, 500, "Failed to process media" if contract_of(request.url.path) == "akool"
+                       else "internal server error")
+
+
+def _describe(exc: RequestValidationError) -> str:
+    """Validation errors as one line: ``field: problem; ...``."""
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"

@@ -1,0 +1,99 @@
+"""One detection as every route runs it: input to bytes (safely), the real detector, crops in storage.
+
+The detector never sees a URL: the server fetches it here with its own checked fetcher, so a
+request cannot make ``facekit.detect`` reach an address the server refuses.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .. import detect, models
+from ..errors import InvalidInputError
+from ..media.sources import read_source
+from ..result import Result
+from .fetch import fetch
+from .settings import Settings
+from .storage import Storage
+from .tasks import Task
+
+
+@dataclass(frozen=True)
+class Detected:
+    """A Result and the asset folder holding its crops (None without crops)."""
+
+    result: Result
+    folder: str | None
+
+
+class Detection:
+    """Runs detections with at most ``settings.workers`` at once, sharing the cores fairly."""
+
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings, self.storage = settings, storage
+        self.model = models.resolve(settings.model)  # fetched and verified once, at startup
+        self._slots = threading.BoundedSemaphore(settings.workers)
+
+    def load(self, *, url: str | None = None, data: str | None = None, asset: str | None = None) -> bytes:
+        """Media bytes from a URL (checked fetch), base64 / data URI text, or an uploaded asset path."""
+        limits = self.settings.limits
+        if url is not None:
+            return fetch(url, limits, allow_private=self.settings.allow_private_urls,
+                         max_redirects=self.settings.max_redirects)
+        if asset is not None:
+            path = self.storage.existing(asset)
+            if path is None:
+                raise InvalidInputError(f"no uploaded file at {asset[:200]!r}")
+            return read_source(path, limits).data or b""
+        if data is not None:
+            text = data.strip()
+            loaded = read_source(text if text[:5].lower() == "data:" else _as_base64(text), limits)
+            return loaded.data or b""
+        raise InvalidInputError("no input given")
+
+    def run(self, media: bytes, *, confidence: float = 0.5, num_frames: int = 5, single_face: bool = False,
+            crops: bool = False, folder: str | None = None) -> Detected:
+        """Detect faces in ``media``; with ``crops`` they are written under a new (or the named) asset folder."""
+        relative = directory = None
+        if crops:
+            relative, directory = self.storage.new_folder(folder)
+        with self._slots:
+            result = detect(media, confidence=confidence, num_frames=num_frames, single_face=single_face,
+                            crops=crops, crops_dir=directory, model=self.model.path, limits=self.settings.limits)
+        return Detected(result, relative)
+
+    def run_task(self, task: Task) -> dict[str, Any]:
+        """A Magic Hour / CRUN task's result: its crop folder and one crop per tracked person."""
+        media = self.load(url=task.source.get("url"), asset=task.source.get("asset"))
+        detected = self.run(media, confidence=task.options.get("confidence", 0.5),
+                            num_frames=task.options.get("num_frames", 5), crops=True, folder=task.id)
+        return {"folder": detected.folder, "faces": self.person_crops(detected.result), "detect_id": uuid.uuid4().hex}
+
+    def person_crops(self, result: Result) -> list[str]:
+        """Asset paths of one crop per person: each track's best-scoring face, in order of appearance."""
+        faces = result.to_frame()
+        if faces.empty or "crop_url" not in faces:
+            return []
+        faces = faces[faces["crop_url"].notna()]
+        person = faces["track_id"].astype("float64").fillna(-1 - faces.index.to_series().astype("float64"))
+        best = faces.assign(person=person).sort_values("score", ascending=False).drop_duplicates("person")
+        return [self.asset_of(url) for url in best.sort_values(["frame", "face"])["crop_url"]]
+
+    def asset_of(self, crop_url: str) -> str:
+        """The asset path of a crop written by :meth:`run` (its ``file://`` URI)."""
+        return self.storage.relative(Path(unquote(urlsplit(crop_url).path)))
+
+
+def _as_base64(text: str) -> str:
+    """Plain base64 text wrapped as a data URI, so it is decoded as base64 and never taken for a path."""
+    return "data:application/octet-stream;base64," + text
+
+
+def file_url(base: str, asset: str) -> str:
+    """The absolute URL the server serves an asset path at."""
+    return f"{base.rstrip('/')}/files/{asset}"

@@ -1,0 +1,60 @@
+"""facekit's own routes: the asset files (GET; PUT to a signed upload URL) and ``/healthz``."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import tempfile
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from .. import __version__
+from ..errors import InvalidInputError
+from .models import FacekitError, Health
+from .services import ApiError, Services, error_responses, services
+
+router = APIRouter(tags=["facekit"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz(svc: Services = Depends(services)) -> Health:
+    """Liveness: the version and the detector model in use."""
+    return Health(status="ok", version=__version__, model=svc.detection.model.name)
+
+
+@router.get("/files/{path:path}", response_class=FileResponse, responses=error_responses(FacekitError, 400, 404))
+def get_file(path: str, svc: Services = Depends(services)) -> FileResponse:
+    """A face crop or uploaded file, until it expires."""
+    found = _existing(path, svc)
+    if found is None:
+        raise ApiError(404, "file not found or expired")
+    return FileResponse(found, media_type=mimetypes.guess_type(found.name)[0] or "application/octet-stream")
+
+
+@router.put("/files/{path:path}", status_code=200, response_class=Response,
+            responses=error_responses(FacekitError, 400, 403, 404, 413))
+async def put_file(path: str, request: Request, expires: int = Query(...), signature: str = Query(..., max_length=128),
+                   svc: Services = Depends(services)) -> Response:
+    """Upload the raw bytes of a file to a URL from ``POST /v1/files/upload-urls`` (signed, no API key)."""
+    try:
+        target = svc.storage.resolve(path)
+    except InvalidInputError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if not svc.storage.signature_ok(path, expires, signature):
+        raise ApiError(403, "invalid or expired upload signature")
+    data = await request.body()
+    if len(data) > svc.settings.limits.max_bytes:
+        raise ApiError(413, f"upload over the limit of {svc.settings.limits.max_bytes} bytes")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
+        handle.write(data)
+    os.replace(handle.name, target)
+    return Response(status_code=200)
+
+
+def _existing(path: str, svc: Services):
+    try:
+        return svc.storage.existing(path)
+    except InvalidInputError as exc:
+        raise ApiError(400, str(exc)) from exc

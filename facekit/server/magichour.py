@@ -1,0 +1,84 @@
+"""Magic Hour's face detection (seeds 000/001, the magic-hour SDK): signed uploads and polled tasks."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+
+from ..errors import InvalidInputError
+from .detection import file_url
+from .fetch import check_url
+from .models import (
+    FaceDetectionCreate,
+    FaceDetectionCreated,
+    FaceDetectionDetails,
+    MagicHourError,
+    MagicHourFace,
+    MagicHourTaskError,
+    UploadUrl,
+    UploadUrlsRequest,
+    UploadUrlsResponse,
+)
+from .services import ApiError, Services, base_url, error_responses, services
+from .tasks import FAILED, QUEUED, RUNNING, SUCCEEDED, Task
+
+UPLOAD_URL_SECONDS = 3600
+STATUS = {QUEUED: "queued", RUNNING: "rendering", SUCCEEDED: "complete", FAILED: "error"}
+ERRORS = error_responses(MagicHourError, 401, 404, 413, 422, 429, 500)
+
+router = APIRouter(prefix="/v1", tags=["Magic Hour"])
+
+
+@router.post("/files/upload-urls", response_model=UploadUrlsResponse, responses=ERRORS)
+def upload_urls(body: UploadUrlsRequest, request: Request, svc: Services = Depends(services)) -> UploadUrlsResponse:
+    """Signed URLs to ``PUT`` files to, and the ``file_path`` each will have once uploaded."""
+    expires = int(time.time()) + UPLOAD_URL_SECONDS
+    expires_at = datetime.fromtimestamp(expires, timezone.utc).isoformat().replace("+00:00", "Z")
+    base = base_url(request)
+    items = []
+    for item in body.items:
+        path = svc.storage.new_upload_path(item.extension)
+        query = urlencode({"expires": expires, "signature": svc.storage.sign(path, expires)})
+        items.append(UploadUrl(upload_url=f"{file_url(base, path)}?{query}", file_path=path, expires_at=expires_at))
+    return UploadUrlsResponse(items=items)
+
+
+@router.post("/face-detection", response_model=FaceDetectionCreated, responses=ERRORS)
+def create(body: FaceDetectionCreate, svc: Services = Depends(services)) -> FaceDetectionCreated:
+    """Queue a face detection of an uploaded file (``api-assets/...``) or an http(s) URL."""
+    target = body.assets.target_file_path.strip()
+    try:
+        if target[:8].lower().startswith(("http://", "https://")):
+            check_url(target)
+            source = {"url": target}
+        else:
+            if svc.storage.existing(target) is None:
+                raise ApiError(404, f"no uploaded file at {target[:200]!r}")
+            source = {"asset": target}
+    except InvalidInputError as exc:
+        raise ApiError(422, str(exc)) from exc
+    confidence = 0.5 if body.confidence_score is None else body.confidence_score
+    task = svc.runner.create("magichour", source, {"confidence": confidence})
+    return FaceDetectionCreated(id=task.id, credits_charged=0)
+
+
+@router.get("/face-detection/{id}", response_model=FaceDetectionDetails, responses=ERRORS)
+def get(id: str, request: Request, svc: Services = Depends(services)) -> FaceDetectionDetails:
+    """The task's status and, once complete, one face crop per person found."""
+    task = svc.store.get(id)
+    if task is None:
+        raise ApiError(404, f"face detection {id[:64]!r} not found")
+    return details(task, base_url(request))
+
+
+def details(task: Task, base: str) -> FaceDetectionDetails:
+    """A task as Magic Hour's ``V1FaceDetectionGetResponse`` (plus ``error``)."""
+    paths = (task.result or {}).get("faces", []) if task.status == SUCCEEDED else []
+    error = MagicHourTaskError(code="detection_failed", message=task.error or "failed") if task.status == FAILED else None
+    return FaceDetectionDetails(
+        id=task.id, status=STATUS[task.status], credits_charged=0, error=error,
+        faces=[MagicHourFace(path=path, url=file_url(base, path)) for path in paths],
+    )

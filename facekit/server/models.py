@@ -1,0 +1,163 @@
+"""Pydantic models of every request and answer, so ``/openapi.json`` describes the real contracts."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, Field
+
+
+# -- Akool (seed 004) ------------------------------------------------------------------------------
+
+class AkoolRequest(BaseModel):
+    """Akool's UnifiedFaceDetectionRequest: ``url`` or ``img`` (``url`` wins)."""
+
+    url: Optional[str] = Field(None, description="Image or video URL (http or https)")
+    img: Optional[str] = Field(None, description="Base64 image data, plain or as a data: URI")
+    num_frames: int = Field(5, ge=1, le=100, description="Frames analysed in a video")
+    return_face_url: bool = Field(False, description="Return URLs of face crops served by this server")
+    single_face: bool = Field(False, description="Only the largest face per frame")
+
+
+class AkoolFrame(BaseModel):
+    """Akool's FaceFrameData: the faces of one analysed frame."""
+
+    landmarks: list[list[list[int]]]
+    landmarks_str: Optional[list[str]] = None
+    region: list[list[int]]
+    removed: list[list[int]]
+    frame_time: Optional[float] = None
+    face_urls: Optional[list[Optional[str]]] = None
+    crop_region: Optional[list[Optional[list[int]]]] = None
+    crop_landmarks: Optional[list[Optional[str]]] = None
+
+
+class AkoolResponse(BaseModel):
+    """Akool's FaceDetectionResponse, for answers and errors alike (``error_code`` 1 on errors)."""
+
+    error_code: int
+    error_msg: str
+    faces_obj: dict[str, AkoolFrame]
+
+
+# -- Magic Hour (seeds 000, 001 and the magic-hour SDK) --------------------------------------------
+
+class UploadItem(BaseModel):
+    extension: str = Field(..., min_length=1, max_length=8, pattern="^[A-Za-z0-9]+$")
+    type: Literal["audio", "image", "video"]
+
+
+class UploadUrlsRequest(BaseModel):
+    items: list[UploadItem] = Field(..., min_length=1, max_length=10)
+
+
+class UploadUrl(BaseModel):
+    upload_url: str = Field(..., description="PUT the file's bytes here (no API key: the URL is signed)")
+    file_path: str = Field(..., description="Use as assets.target_file_path")
+    expires_at: str
+
+
+class UploadUrlsResponse(BaseModel):
+    items: list[UploadUrl]
+
+
+class FaceDetectionAssets(BaseModel):
+    target_file_path: str = Field(..., description="An uploaded file_path (api-assets/...) or an http(s) URL")
+
+
+class FaceDetectionCreate(BaseModel):
+    assets: FaceDetectionAssets
+    confidence_score: Optional[float] = Field(None, ge=0.0, le=1.0)
+
+
+class FaceDetectionCreated(BaseModel):
+    id: str
+    credits_charged: int
+
+
+class MagicHourFace(BaseModel):
+    path: str
+    url: str
+
+
+class MagicHourTaskError(BaseModel):
+    code: str
+    message: str
+
+
+class FaceDetectionDetails(BaseModel):
+    id: str
+    status: Literal["queued", "rendering", "complete", "error"]
+    credits_charged: int
+    faces: list[MagicHourFace]
+    error: Optional[MagicHourTaskError]
+
+
+class MagicHourError(BaseModel):
+    message: str
+
+
+# -- CRUN (seeds 002, 003) -------------------------------------------------------------------------
+
+class CrunImageRequest(BaseModel):
+    image_url: str = Field(..., description="URL of the image")
+
+
+class CrunVideoRequest(BaseModel):
+    video_url: str = Field(..., description="URL of the video or GIF")
+
+
+class CrunCreated(BaseModel):
+    detect_task_id: str
+
+
+class CrunFace(BaseModel):
+    id: int
+    link: str
+
+
+class CrunDetectResult(BaseModel):
+    id: str
+    status: Literal["succeed"]
+    type: Literal["face_detect"]
+    faces: list[CrunFace]
+    started_at: Optional[str]
+    finished_at: Optional[str]
+    error: Optional[str]
+
+
+class CrunTask(BaseModel):
+    detect_task_id: str
+    status: Literal["starting", "processing", "succeeded", "failed"]
+    error: Optional[str]
+    result: Optional[CrunDetectResult]
+
+
+class CrunCreateEnvelope(BaseModel):
+    code: int
+    message: str
+    data: CrunCreated
+
+
+class CrunResultEnvelope(BaseModel):
+    code: int
+    message: str
+    data: CrunTask
+
+
+class CrunError(BaseModel):
+    code: int
+    message: str
+    data: None = None
+
+
+# -- facekit ---------------------------------------------------------------------------------------
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    model: str
+
+
+class FacekitError(BaseModel):
+    detail: str

@@ -1,0 +1,97 @@
+"""Everything ``facekit serve`` can be told: where it keeps data, who may call it, how much it accepts."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..limits import Limits
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _read_keys(text: str) -> tuple[str, ...]:
+    """Keys from a comma- or newline-separated text, blanks dropped."""
+    return tuple(key.strip() for key in text.replace("\n", ",").split(",") if key.strip())
+
+
+def load_api_keys() -> tuple[str, ...]:
+    """API keys from ``FACEKIT_API_KEYS`` (comma separated) and the file ``FACEKIT_API_KEYS_FILE``."""
+    keys = _read_keys(os.environ.get("FACEKIT_API_KEYS", ""))
+    path = os.environ.get("FACEKIT_API_KEYS_FILE")
+    if path:
+        keys += _read_keys(Path(path).read_text(encoding="utf-8"))
+    return keys
+
+
+def is_loopback(host: str) -> bool:
+    """True when binding ``host`` exposes the server to this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server settings; :meth:`from_env` fills the ones a deployment sets by environment variables."""
+
+    data_dir: Path = Path("facekit-data")
+    """SQLite task store, uploads and face crops live here, and survive restarts."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    """Threads running Magic Hour / CRUN tasks, and the most detections running at once."""
+    api_keys: tuple[str, ...] = ()
+    """Accepted keys; none means unauthenticated, which is only allowed on a loopback host."""
+    allow_private_urls: bool = False
+    """Let ``url`` inputs reach private, loopback and link-local addresses (tests, closed networks)."""
+    result_ttl: float = 3600.0
+    """Seconds after which task results, uploads and crops are deleted (CRUN keeps results an hour)."""
+    rate_per_second: float = 10.0
+    """Sustained requests per second per key (per client IP when unauthenticated)."""
+    rate_burst: int = 40
+    """Requests a key may make at once before the rate limit applies."""
+    max_redirects: int = 5
+    public_url: str | None = None
+    """Base of the links to crops and uploads; default: the base URL of each request."""
+    model: str | None = None
+    """Detector model path (default: facekit's verified default model)."""
+    limits: Limits = field(default_factory=Limits.from_env)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Largest request body: a base64 payload of ``limits.max_bytes`` plus room for the JSON around it."""
+        return self.limits.max_bytes * 4 // 3 + 64 * 1024
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Defaults, then ``FACEKIT_API_KEYS`` / ``FACEKIT_API_KEYS_FILE``, ``FACEKIT_ALLOW_PRIVATE_URLS``,
+        ``FACEKIT_RESULT_TTL``, ``FACEKIT_RATE_PER_SECOND``, ``FACEKIT_RATE_BURST``,
+        ``FACEKIT_PUBLIC_URL``, then ``overrides``."""
+        env = os.environ
+        values: dict[str, object] = {
+            "api_keys": load_api_keys(),
+            "allow_private_urls": _env_flag("FACEKIT_ALLOW_PRIVATE_URLS"),
+            "result_ttl": float(env.get("FACEKIT_RESULT_TTL") or cls.result_ttl),
+            "rate_per_second": float(env.get("FACEKIT_RATE_PER_SECOND") or cls.rate_per_second),
+            "rate_burst": int(env.get("FACEKIT_RATE_BURST") or cls.rate_burst),
+            "public_url": env.get("FACEKIT_PUBLIC_URL") or None,
+        }
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> "Settings":
+        """A copy with some settings changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]

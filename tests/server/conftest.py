@@ -1,0 +1,95 @@
+"""Live servers for the HTTP tests: facekit on uvicorn on a free loopback port, and a media host.
+
+The media host serves real pictures and a real H.264 clip over HTTP, plus redirects and non-media
+bodies, so URL inputs are fetched for real.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import facekit as fk
+from facekit.server import Settings, serve_in_thread
+
+StartServer = Callable[..., str]
+
+
+class _MediaHandler(BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        parts = urlsplit(self.path)
+        if parts.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", parse_qs(parts.query)["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = self.files.get(parts.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def clip_path(tmp_path_factory, model_path) -> Path:
+    """A 2 s real H.264 clip panning over the Solvay picture."""
+    target = tmp_path_factory.mktemp("clip") / "pan.mp4"
+    fk.data.pan_video(target, seconds=2.0, fps=5.0)
+    return target
+
+
+@pytest.fixture(scope="session")
+def media_host(newton_path, solvay_path, clip_path) -> Iterator[str]:
+    """Base URL of a local HTTP host with /newton.jpg, /solvay.jpg, /pan.mp4, /page.html and /redirect?to=URL."""
+    _MediaHandler.files = {
+        "/newton.jpg": newton_path.read_bytes(),
+        "/solvay.jpg": solvay_path.read_bytes(),
+        "/pan.mp4": clip_path.read_bytes(),
+        "/page.html": b"<!doctype html><html><body>not a picture</body></html>",
+    }
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MediaHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def start_server(tmp_path_factory, model_path) -> Iterator[StartServer]:
+    """``start_server(**settings) -> base_url``: a facekit server on a free loopback port, stopped after the module.
+
+    Defaults for tests: private URLs allowed (the media host is on 127.0.0.1), no API keys, a
+    generous rate limit."""
+    stops = []
+
+    def start(**changes: object) -> str:
+        values: dict[str, object] = {"data_dir": tmp_path_factory.mktemp("facekit-data"), "port": 0,
+                                     "allow_private_urls": True, "rate_per_second": 1000.0, "rate_burst": 1000}
+        values.update(changes)
+        base_url, stop = serve_in_thread(Settings(**values))  # type: ignore[arg-type]
+        stops.append(stop)
+        return base_url
+
+    yield start
+    for stop in stops:
+        stop()
+
+
+@pytest.fixture(scope="module")
+def server(start_server) -> str:
+    """Base URL of a default test server, shared by a module's tests."""
+    return start_server()
