@@ -112,3 +112,15 @@ def pan_video(
             container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
         container.mux(stream.encode(None))
     return PanVideo(path, windows, size)
+
+
+def akool_examples() -> dict[str, dict]:
+    """The response examples of Akool's OpenAPI document (seed 004), by name ("image_success",
+    "video_success", ..., and "400" / "500" for the error answers), as shipped with facekit."""
+    from .schema import akool_openapi
+
+    responses = akool_openapi()["paths"]["/detect_faces"]["post"]["responses"]
+    found = {name: e["value"] for name, e in responses["200"]["content"]["application/json"]["examples"].items()}
+    for status in ("400", "500"):
+        found[status] = responses[status]["content"]["application/json"]["example"]
+    return found

@@ -1,4 +1,9 @@
-"""``facekit demo``: the quickstart on the bundled Solvay picture, written to a folder."""
+"""``facekit demo``: the quickstart notebook's work on bundled data, written to a folder.
+
+The Solvay picture: its faces as Akool JSON and Parquet, the overlay, the score histogram and
+faces-kept curve. A pan across it (generated): every frame tracked, the face tracks and the
+presence timeline, the faces table as Parquet.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,41 @@ from .pipeline import detect
 
 
 def run_demo(output: Path) -> list[Path]:
-    """Detect the 29 faces of Solvay 1927 and write the Akool JSON, a Parquet table and an overlay."""
+    """Run the demo into ``output`` and return the files written."""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     output.mkdir(parents=True, exist_ok=True)
-    result = detect(data.path("solvay"))
+    written: list[Path] = []
+
+    def figure(fig, name: str) -> None:
+        path = output / name
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+
+    picture = detect(data.path("solvay"))
     akool = output / "solvay_akool.json"
-    akool.write_text(json.dumps(result.to_akool(), indent=1), encoding="utf-8")
-    table = result.save(output / "solvay_faces.parquet")
+    akool.write_text(json.dumps(picture.to_akool(), indent=1), encoding="utf-8")
+    written += [akool, picture.save(output / "solvay_result.parquet")]
     fig, ax = plt.subplots(figsize=(12, 9))
-    result.plot(ax=ax)
-    figure = output / "solvay_overlay.png"
-    fig.savefig(figure, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    print(f"{len(result)} faces in {result.meta['source']} ({result.meta['timings_ms']['total']:.0f} ms)")
-    return [akool, table, figure]
+    picture.plot(ax=ax)
+    figure(fig, "solvay_overlay.png")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5), layout="constrained")
+    picture.plot_scores(ax=left)
+    picture.plot_kept(ax=right)
+    figure(fig, "solvay_scores.png")
+    print(f"{len(picture)} faces in {picture.meta['source']} ({picture.meta['timings_ms']['total']:.0f} ms)")
+
+    clip = data.pan_video(output / "pan.mp4", seconds=3.0, fps=10.0)
+    video = detect(clip.path, every_frame=True, progress=False)
+    table = output / "pan_faces.parquet"
+    video.to_frame(removed=True).to_parquet(table, index=False)
+    written += [clip.path, table]
+    figure(video.plot_tracks(), "pan_tracks.png")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), layout="constrained")
+    video.plot_timeline(ax=top)
+    video.plot_counts(ax=bottom)
+    figure(fig, "pan_timeline.png")
+    print(f"{len(video)} faces in {len(video.frames)} frames of {clip.path.name}, {len(video.tracks())} tracks")
+    return written

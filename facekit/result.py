@@ -254,16 +254,64 @@ class Result:
     # -- plots ---------------------------------------------------------------------------------
 
     def plot(self, frame: int | None = None, ax=None, **style):
-        """Draw the picture (or a video frame) with boxes, the six landmarks and track/score labels."""
+        """Draw the picture (or a video frame) with boxes, the six landmarks, track/score labels and
+        the removed boxes of that frame; frames after the first are drawn on a blank canvas."""
         from .plot import overlay
 
         frame = self.frames[0] if frame is None else frame
         if frame not in self.frames:
             raise InvalidInputError(f"frame {frame} was not analysed; analysed frames: {self.frames[:10]}...")
-        faces = self.to_frame()
-        faces = faces[faces["frame"] == frame]
+        table = self.to_frame(removed=True)
         size = (self.meta.get("width"), self.meta.get("height"))
-        return overlay(self._picture if frame == self.frames[0] else None, faces, ax=ax, size=size, **style)
+        here = table["frame"] == frame
+        return overlay(
+            self._picture if frame == self.frames[0] else None,
+            table[here & ~table["removed"]],
+            removed=table[here & table["removed"]],
+            ax=ax,
+            size=size,
+            **style,
+        )
+
+    def plot_tracks(self):
+        """Box centre x and y against time, one line per track (a Figure of two axes)."""
+        return self.to_frame(removed=True).faces.plot_tracks()
+
+    def plot_timeline(self, *, ax=None):
+        """One lane per track over the analysed frames, gaps visible, removed events marked."""
+        return self.to_frame(removed=True).faces.plot_timeline(ax=ax)
+
+    def plot_counts(self, *, ax=None):
+        """Faces per analysed frame against time."""
+        return self.to_frame(removed=True).faces.plot_counts(ax=ax)
+
+    def plot_scores(self, *, ax=None, bins: int = 20):
+        """Histogram of every candidate's score with the current threshold marked."""
+        from .plot import score_histogram
+
+        return score_histogram(self._columns["score"], self.confidence, ax=ax, bins=bins)
+
+    def plot_kept(self, *, ax=None):
+        """Faces kept against threshold, from the cached candidates, with the current threshold marked."""
+        from .plot import faces_kept
+
+        return faces_kept(self._columns["score"], self.confidence, ax=ax)
+
+    def contact_sheet(self, source=None, *, columns: int | None = None, size: float = 3.0, **style):
+        """A grid of overlays, one panel per analysed frame, decoded again from ``source``
+        (default: the file this result was detected from)."""
+        from .media import frame_pixels, open_media
+        from .plot import contact_sheet
+
+        if source is None:
+            source = self.meta.get("source")
+            if not isinstance(source, str) or not Path(source).is_file():
+                raise InvalidInputError("contact_sheet needs the picture or video: pass it as source=")
+        media = open_media(source)
+        table = self.to_frame(removed=True)
+        pictures = {frame: frame_pixels(media, frame) for frame in self.frames}
+        faces = table[~table["removed"]]
+        return contact_sheet(pictures, faces, removed=table[table["removed"]], columns=columns, size=size, **style)
 
     # -- files ---------------------------------------------------------------------------------
 

@@ -246,3 +246,19 @@ def test_models_offline_without_a_model(tmp_path, monkeypatch, capsys):
     done = facekit_here(capsys, "detect", "photo.jpg")  # the missing model is reported, not a traceback
     assert done.returncode == 1
     assert "FACEKIT_MODEL" in one_error_line(done)
+
+
+@pytest.mark.slow
+def test_demo_writes_the_quickstart_figures_and_tables(tmp_path, capsys):
+    out = tmp_path / "demo"
+    done = facekit_here(capsys, "demo", "--output", str(out))
+    assert done.returncode == 0
+    printed = done.stdout
+    written = [Path(line) for line in printed.splitlines() if line.startswith(str(out))]
+    assert {p.name for p in written} >= {"solvay_akool.json", "solvay_result.parquet", "solvay_overlay.png",
+                                         "solvay_scores.png", "pan_faces.parquet", "pan_tracks.png", "pan_timeline.png"}
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in written)
+    assert len(fk.load(out / "solvay_result.parquet")) == 29
+    pan = pd.read_parquet(out / "pan_faces.parquet")
+    assert pan["removed"].any() and pan.loc[~pan["removed"], "track_id"].notna().all()
+    assert "29 faces" in printed

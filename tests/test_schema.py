@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from jsonschema import ValidationError
 
+import facekit as fk
 from facekit.schema import LANDMARKS, akool_openapi, landmarks_str, six_landmarks, validate_akool
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "004_cb628a6c7250c2a3.txt"
@@ -17,10 +18,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "facekit" / "akool_openapi.yaml"
 
 
 def response_examples() -> dict[str, dict]:
-    responses = akool_openapi()["paths"]["/detect_faces"]["post"]["responses"]
-    found = {name: e["value"] for name, e in responses["200"]["content"]["application/json"]["examples"].items()}
-    found.update({status: responses[status]["content"]["application/json"]["example"] for status in ("400", "500")})
-    return found
+    return fk.data.akool_examples()
 
 
 def test_six_landmarks():
