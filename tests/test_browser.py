@@ -1,0 +1,111 @@
+"""A real browser check: JupyterLab on 127.0.0.1 shows ThresholdExplorer; headless Chromium
+(Debian's ``chromium``, driven by Playwright) moves the slider and reads the new face count.
+
+Skipped where no Chromium is installed, unless FACEKIT_REQUIRE_BROWSER=1 (as in CI, whose
+``.ci/run`` installs it). The screenshots go to FACEKIT_ARTIFACTS (CI keeps that folder).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import facekit as fk
+
+nbformat = pytest.importorskip("nbformat")
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if CHROMIUM:
+        return CHROMIUM
+    if os.environ.get("FACEKIT_REQUIRE_BROWSER") == "1":
+        pytest.fail("FACEKIT_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")
+    pytest.skip("no chromium on PATH")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, model_path):
+    """JupyterLab on 127.0.0.1 (no token) serving a notebook that shows a ThresholdExplorer."""
+    book = nbformat.v4.new_notebook()
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    book.cells = [nbformat.v4.new_code_cell(
+        "import facekit as fk\nexplorer = fk.widgets.ThresholdExplorer(fk.data.path('solvay'), width=800)\nexplorer"
+    )]
+    nbformat.write(book, tmp_path / "explorer.ipynb")
+    port = free_port()
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+        "--allow-root",
+        f"--ServerApp.root_dir={tmp_path}", "--LabApp.expose_app_in_browser=True",
+    ]
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
+    log = open(tmp_path / "jupyterlab.log", "wb")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if requests.get(f"{url}/api/status", timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyterlab.log").read_text(errors="replace")[-2000:])
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.mark.slow
+def test_slider_changes_the_face_count_in_jupyterlab(jupyterlab, chromium_path, tmp_path, solvay_path):
+    result = fk.detect(solvay_path)
+    at_050, at_080 = len(result), len(result.filter(confidence=0.8))
+    assert at_050 != at_080
+    artifacts = Path(os.environ.get("FACEKIT_ARTIFACTS", tmp_path))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{jupyterlab}/lab/tree/explorer.ipynb")
+        page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=90_000)
+        page.wait_for_function(
+            "window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle'", timeout=90_000
+        )
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells'); null")  # not awaited
+        count = page.locator(".facekit-count")
+        count.wait_for(timeout=120_000)
+        playwright.expect(count).to_contain_text(f"{at_050} faces kept at confidence ≥ 0.50", timeout=120_000)
+        page.screenshot(path=str(artifacts / "threshold_explorer_0.50.png"))
+
+        handle = page.locator(".widget-slider .noUi-handle").first
+        handle.focus()
+        for _ in range(6):  # 0.50 -> 0.80 in steps of 0.05
+            handle.press("ArrowRight")
+        playwright.expect(count).to_contain_text(f"{at_080} faces kept at confidence ≥ 0.80", timeout=60_000)
+        page.screenshot(path=str(artifacts / "threshold_explorer_0.80.png"))
+        browser.close()
+    assert (artifacts / "threshold_explorer_0.80.png").stat().st_size > 10_000
