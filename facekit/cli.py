@@ -31,6 +31,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         crops=args.crops is not None,
         crops_dir=args.crops,
         model=args.model,
+        precision=args.precision,
+        aspect=args.aspect,
     )
     if args.format in ("csv", "parquet"):
         if args.output is None and args.format == "parquet":
@@ -102,6 +104,42 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import detect_many
+
+    batch = detect_many(
+        args.sources,
+        output=args.output,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        confidence=args.confidence,
+        num_frames=args.num_frames,
+        model=args.model,
+    )
+    status = batch.status
+    print(
+        f"{len(status)} files, {int((status['status'] == 'ok').sum())} ok, {len(batch.faces)} faces, "
+        f"{len(batch.errors)} errors, {int(status['cached'].sum())} already done; "
+        f"{batch.seconds:.1f} s, {batch.files_per_second:.1f} files/s -> {args.output}"
+    )
+    for row in batch.errors.itertuples():
+        print(f"error: {row.source}: {row.error_type}: {row.error}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from .server import Settings, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers,
+                                 result_ttl=args.result_ttl, model=args.model,
+                                 allow_private_urls=args.allow_private_urls or None)
+    serve(settings)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -125,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--format", choices=["akool", "json", "csv", "parquet"], default="akool")
     detect.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     detect.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
+    detect.add_argument("--precision", choices=["auto", "fp32", "int8"], help="model precision (default: FACEKIT_PRECISION or auto: int8 for the default model)")
+    detect.add_argument("--aspect", choices=["square", "native"], help="model input: 640x640 letterbox or the picture's own shape (default: FACEKIT_ASPECT or square)")
     detect.set_defaults(run=_cmd_detect)
 
     model_cmd = commands.add_parser("models", help="fetch, locate or describe the detector model")
@@ -143,6 +183,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="detect faces in the bundled Solvay picture; write figures and tables")
     demo.add_argument("--output", default="facekit-demo", help="output folder (default ./facekit-demo)")
     demo.set_defaults(run=_cmd_demo)
+
+    serve = commands.add_parser("serve", help="answer the Akool, Magic Hour and CRUN HTTP APIs with the local detector")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--data-dir", default="facekit-data", help="tasks, uploads and crops (default ./facekit-data)")
+    serve.add_argument("--workers", type=int, default=2, help="task threads and concurrent detections (default 2)")
+    serve.add_argument("--result-ttl", type=float, help="seconds results and crops are kept (default 3600)")
+    serve.add_argument("--allow-private-urls", action="store_true", help="let url inputs reach private addresses")
+    serve.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
+    serve.set_defaults(run=_cmd_serve)
+
+    batch = commands.add_parser("batch", help="detect faces in many files into a Parquet folder, resumable")
+    batch.add_argument("sources", nargs="+", metavar="SOURCE", help="paths, globs, folders or http(s) URLs")
+    batch.add_argument("--output", required=True, metavar="OUT.parquet", help="Parquet folder (resumes if present)")
+    batch.add_argument("--workers", type=int, help="local worker processes (default: one per core; 1 = in-process)")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS instead")
+    batch.add_argument("--confidence", type=float, default=0.5, help="minimum face score (default 0.5)")
+    batch.add_argument("--num-frames", type=int, default=5, help="frames sampled from each video (1-100)")
+    batch.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
+    batch.set_defaults(run=_cmd_batch)
     return parser
 
 

