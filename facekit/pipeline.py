@@ -17,20 +17,10 @@ import pandas as pd
 from . import __version__, models, variants
 from .crops import write_crops
 from .engine import ASPECTS, Detections, Detector
-from .errors import InvalidInputError, MediaDecodeError
+from .errors import InvalidInputError
 from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from .limits import Limits
-from .media import (
-    SNIFF_BYTES,
-    MediaKind,
-    Picture,
-    Video,
-    decode_image,
-    is_animated,
-    picture_from_pixels,
-    read_source,
-    sniff,
-)
+from .media import Picture, Video, decode, picture_from_pixels, read_source
 from .media.sources import SourceLike
 from .result import Result
 from .schema import six_landmarks
@@ -102,7 +92,7 @@ def detect(
     detector = Detector.load(variant.path, threads, spinning, aspect)
     loaded = read_source(source, limits)
     read_done = time.perf_counter()
-    media = picture_from_pixels(loaded.pixels, limits) if loaded.pixels is not None else _decode(loaded.data, limits)
+    media = picture_from_pixels(loaded.pixels, limits) if loaded.pixels is not None else decode(loaded.data, limits)
     decoded = time.perf_counter()
     floor = min(floor, confidence)
     crop = None
@@ -181,26 +171,6 @@ def _checked_frames(frames: Sequence[int], frame_count: int) -> list[int]:
             f"frames must be distinct integer indices from 0 to {frame_count - 1}, got {given[:10]!r}"
         )
     return indices
-
-
-def _decode(data: bytes, limits: Limits) -> Picture | Video:
-    """Encoded bytes to one upright picture or an opened video, told apart by content.
-
-    Bytes with no known signature (an old QuickTime file, say) are tried as a picture first and
-    then as a video; the picture's error is the one reported when neither works.
-    """
-    kind = sniff(data[:SNIFF_BYTES])
-    if kind is MediaKind.VIDEO or (kind is MediaKind.IMAGE and is_animated(data, limits)):
-        return Video(data, limits)
-    try:
-        return decode_image(data, limits)
-    except MediaDecodeError as error:
-        if kind is not MediaKind.UNKNOWN:
-            raise
-        try:
-            return Video(data, limits)
-        except MediaDecodeError:
-            raise error from None
 
 
 @dataclass(frozen=True)

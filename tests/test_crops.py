@@ -121,7 +121,7 @@ def test_crops_go_to_the_cache_by_default(newton_path, tmp_path, monkeypatch, mo
 @pytest.mark.slow
 def test_crops_survive_filters_and_files(newton_path, newton_rgb, tmp_path):
     directory = tmp_path / "crops"
-    result = fk.detect(newton_path, crops=True, crops_dir=directory)
+    result = fk.detect(newton_path, crops=True, crops_dir=directory, precision="fp32")
     lower = result.filter(confidence=0.05)
     assert len(lower) > len(result)  # Newton has a weak second candidate, which was not cropped
     frame = lower.faces_obj["0"]

@@ -11,7 +11,7 @@ import pytest
 from jsonschema import ValidationError
 
 import facekit as fk
-from facekit.schema import LANDMARKS, akool_openapi, landmarks_str, six_landmarks, validate_akool
+from facekit.schema import LANDMARKS, landmarks_str, six_landmarks, validate_akool
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "004_cb628a6c7250c2a3.txt"
 SHIPPED = Path(__file__).resolve().parents[1] / "facekit" / "akool_openapi.yaml"
