@@ -16,7 +16,9 @@ import cv2
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from . import plot
 from .errors import InvalidInputError
@@ -28,6 +30,9 @@ from .pipeline import detect
 from .result import Result
 
 STEP = 0.05
+MAX_LABELS = 40
+"""Above this many faces the overlay drops the id/score tags: unreadable at widget size, and the
+slowest part of a redraw."""
 
 
 class ThresholdExplorer(widgets.VBox):
@@ -68,9 +73,12 @@ class ThresholdExplorer(widgets.VBox):
         frame = self.result.frames[0]
         shown = _scaled(faces[faces["frame"] == frame], self._scale)
         picture_ax, histogram_ax, kept_ax = self._axes
+        first = not picture_ax.has_data()
         for ax in self._axes:
-            ax.clear()
-        plot.overlay(self._thumbnail, shown, ax=picture_ax, size=_size(self.base, self._scale))
+            _wipe(ax, keep_images=True)
+        size = (self._thumbnail.shape[1], self._thumbnail.shape[0]) if self._thumbnail is not None else _size(self.base, self._scale)
+        plot.overlay(self._thumbnail if first else None, shown, ax=picture_ax, size=size,
+                     labels=len(shown) <= MAX_LABELS)
         plot.score_histogram(self.scores, confidence, ax=histogram_ax)
         plot.faces_kept(self.scores, confidence, ax=kept_ax)
         self.count.value = f"<b>{len(self.result)}</b> faces kept at confidence ≥ {confidence:.2f}"
@@ -159,6 +167,13 @@ class FrameExplorer(widgets.VBox):
         self.picture.value = _png(figure)
 
 
+def _wipe(ax, *, keep_images: bool) -> None:
+    """Remove what a plot drew on ``ax`` but keep the axes, their ticks and (optionally) the picture:
+    ``ax.clear()`` rebuilds every tick and cost a quarter of a slider update."""
+    for artist in [*ax.patches, *ax.lines, *ax.collections, *ax.texts, *([] if keep_images else ax.images)]:
+        artist.remove()
+
+
 def _thumbnail(pixels: np.ndarray, width: float) -> tuple[np.ndarray, float]:
     """``pixels`` shrunk to at most ``width`` columns (drawn fast), and the scale applied."""
     scale = min(1.0, width / pixels.shape[1])
@@ -180,8 +195,13 @@ def _size(result: Result, scale: float) -> tuple[int | None, int | None]:
 
 
 def _png(figure: Figure) -> bytes:
-    """The figure as PNG bytes (Agg), for an ``ipywidgets.Image``; light compression, as zlib's
-    default level took a third of each slider update."""
+    """The figure drawn once by Agg, as PNG bytes for an ``ipywidgets.Image``.
+
+    Not ``savefig``, which drew every figure twice; and light compression, as zlib's default
+    level took a third of each slider update.
+    """
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+    canvas.draw()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+    Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
