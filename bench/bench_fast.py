@@ -33,6 +33,7 @@ import facekit as fk
 from facekit import variants
 from facekit.engine import Detector
 from facekit.pipeline import DEFAULT_FLOOR
+from timing import bare_fps
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = (("fp32", "square", None), ("fp32", "native", 40.0), ("int8", "native", 60.0), ("int8", "square", None))
@@ -47,17 +48,6 @@ def frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
             if limit is not None and len(out) >= limit:
                 break
     return out
-
-
-def bare_fps(detector: Detector, frame: np.ndarray, runs: int) -> float:
-    """``session.run`` per second on one ready blob."""
-    feed = {detector.input_name: detector.prepare(frame)[0].copy()}
-    for _ in range(3):
-        detector.session.run(detector.output_names, feed)
-    start = time.perf_counter()
-    for _ in range(runs):
-        detector.session.run(detector.output_names, feed)
-    return runs / (time.perf_counter() - start)
 
 
 def overhead_ms(detector: Detector, pictures: list[np.ndarray]) -> tuple[float, float, float]:

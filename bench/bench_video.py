@@ -25,6 +25,7 @@ import av
 
 import facekit as fk
 from facekit.engine import Detector
+from timing import bare_fps
 
 FP32 = {"precision": "fp32", "aspect": "square"}  # the original model; bench_fast.py covers int8 and native aspect
 
@@ -33,13 +34,7 @@ def bare_inference_fps(detector: Detector, path: Path, runs: int) -> float:
     """Frames per second of ``session.run`` alone on a ready input blob (made from the video's first frame)."""
     with av.open(str(path)) as container:
         first = next(container.decode(video=0)).to_ndarray(format="rgb24")
-    feed = {detector.input_name: detector.prepare(first)[0].copy()}
-    for _ in range(3):
-        detector.session.run(detector.output_names, feed)
-    start = time.perf_counter()
-    for _ in range(runs):
-        detector.session.run(detector.output_names, feed)
-    return runs / (time.perf_counter() - start)
+    return bare_fps(detector, first, runs)
 
 
 def decode_floor(path: Path, indices: list[int]) -> float:
