@@ -76,7 +76,7 @@ class ThresholdExplorer(widgets.VBox):
         picture_ax, histogram_ax, kept_ax = self._axes
         first = not picture_ax.has_data()
         for ax in self._axes:
-            _wipe(ax, keep_images=True)
+            _wipe(ax)
         size = (self._thumbnail.shape[1], self._thumbnail.shape[0]) if self._thumbnail is not None else _size(self.base, self._scale)
         plot.overlay(self._thumbnail if first else None, shown, ax=picture_ax, size=size,
                      labels=len(shown) <= MAX_LABELS)
@@ -197,10 +197,10 @@ def _drawn(ax) -> list:
     return [*ax.patches, *ax.lines, *ax.collections, *ax.texts, ax.title]
 
 
-def _wipe(ax, *, keep_images: bool) -> None:
-    """Remove what a plot drew on ``ax`` but keep the axes, their ticks and (optionally) the picture:
+def _wipe(ax) -> None:
+    """Remove what the plots drew on ``ax`` but keep the axes, their ticks and the picture:
     ``ax.clear()`` rebuilds every tick and cost a quarter of a slider update."""
-    for artist in [*ax.patches, *ax.lines, *ax.collections, *ax.texts, *([] if keep_images else ax.images)]:
+    for artist in _drawn(ax)[:-1]:  # all but the title, which stays and is rewritten
         artist.remove()
 
 

@@ -49,3 +49,9 @@ def shared_data() -> Path:
     if os.environ.get("FACEKIT_REQUIRE_SHARED_DATA") == "1":
         pytest.fail(f"FACEKIT_REQUIRE_SHARED_DATA=1 but {SHARED_DATA} does not exist")
     pytest.skip(f"shared test data not found at {SHARED_DATA}")
+
+
+@pytest.fixture(scope="session")
+def pan_clip(tmp_path_factory, model_path) -> fk.data.PanVideo:
+    """A real 3 s, 10 fps H.264 clip of a camera panning across Solvay: faces enter and leave."""
+    return fk.data.pan_video(tmp_path_factory.mktemp("pan") / "pan.mp4", seconds=3.0, fps=10.0)

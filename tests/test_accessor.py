@@ -11,13 +11,8 @@ from facekit.frame import FACE_DTYPES, TRACK_DTYPES
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return fk.data.pan_video(tmp_path_factory.mktemp("pan") / "pan.mp4", seconds=3.0, fps=10.0)
-
-
-@pytest.fixture(scope="module")
-def video(clip, model_path) -> fk.Result:
-    return fk.detect(clip.path, num_frames=12)
+def video(pan_clip, model_path) -> fk.Result:
+    return fk.detect(pan_clip.path, num_frames=12)
 
 
 def test_to_frame_has_the_documented_columns_and_dtypes(video):
@@ -93,12 +88,12 @@ def test_accessor_needs_a_face_table():
         pd.DataFrame({"a": [1]}).faces.tracks()
 
 
-def test_faces_overlay_on_a_video_frame(video, clip):
+def test_faces_overlay_on_a_video_frame(video, pan_clip):
     import matplotlib.pyplot as plt
 
     table = video.to_frame(removed=True)
     frame = video.removed()["frame"].iloc[0]
-    ax = table.faces.overlay(clip.path, frame=frame)
+    ax = table.faces.overlay(pan_clip.path, frame=frame)
     n_faces = int(((table["frame"] == frame) & ~table["removed"]).sum())
     assert ax.get_title().startswith(f"{n_faces} face")
     assert ax.images and ax.images[0].get_array().shape[:2] == (video.meta["height"], video.meta["width"])

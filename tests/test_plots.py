@@ -31,13 +31,8 @@ def solvay(model_path) -> fk.Result:
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return fk.data.pan_video(tmp_path_factory.mktemp("pan") / "pan.mp4", seconds=3.0, fps=10.0)
-
-
-@pytest.fixture(scope="module")
-def video(clip, model_path) -> fk.Result:
-    return fk.detect(clip.path, num_frames=10)
+def video(pan_clip, model_path) -> fk.Result:
+    return fk.detect(pan_clip.path, num_frames=10)
 
 
 def png(figure) -> bytes:
@@ -76,11 +71,11 @@ def test_overlay_of_no_faces_and_blank_canvas():
     assert ax.get_title() == "0 faces" and ax.get_xlim() == (0, 640) and ax.get_ylim() == (480, 0)
 
 
-def test_removed_boxes_are_dashed_and_grey(video, clip):
+def test_removed_boxes_are_dashed_and_grey(video, pan_clip):
     removed = video.removed()
     frame = int(removed["frame"].iloc[0])
     table = video.to_frame()
-    ax = plot.overlay(frame_pixels(clip.path, frame), table[table["frame"] == frame],
+    ax = plot.overlay(frame_pixels(pan_clip.path, frame), table[table["frame"] == frame],
                       removed=removed[removed["frame"] == frame])
     png(ax.figure)
     faces_boxes, removed_boxes = boxes(ax)
@@ -88,8 +83,8 @@ def test_removed_boxes_are_dashed_and_grey(video, clip):
     assert removed_boxes.get_linestyle()[0][1] is not None and faces_boxes.get_linestyle()[0][1] is None
 
 
-def test_contact_sheet_has_a_panel_per_frame(video, clip):
-    pictures = {f: frame_pixels(clip.path, f) for f in video.frames[:6]}
+def test_contact_sheet_has_a_panel_per_frame(video, pan_clip):
+    pictures = {f: frame_pixels(pan_clip.path, f) for f in video.frames[:6]}
     faces = video.to_frame()
     figure = plot.contact_sheet(pictures, faces, removed=video.removed(), columns=3)
     png(figure)

@@ -24,11 +24,6 @@ def count_inference(monkeypatch):
     return calls
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return fk.data.pan_video(tmp_path_factory.mktemp("pan") / "pan.mp4", seconds=3.0, fps=10.0)
-
-
 @pytest.mark.slow
 def test_threshold_explorer_refilters_without_the_model(solvay_path, count_inference):
     explorer = widgets.ThresholdExplorer(solvay_path)
@@ -62,8 +57,8 @@ def test_threshold_explorer_on_an_akool_answer_without_picture():
 
 
 @pytest.mark.slow
-def test_frame_explorer_runs_only_new_frames(clip, count_inference):
-    explorer = widgets.FrameExplorer(clip.path, num_frames=5)
+def test_frame_explorer_runs_only_new_frames(pan_clip, count_inference):
+    explorer = widgets.FrameExplorer(pan_clip.path, num_frames=5)
     first = explorer.analysed
     assert len(first) == 5 and explorer.frames_detected == 5 == len(count_inference)
     tracks_before, picture_before = explorer.tracks.value, explorer.picture.value
@@ -72,7 +67,7 @@ def test_frame_explorer_runs_only_new_frames(clip, count_inference):
     assert explorer.result.frames == wanted
     assert explorer.frames_detected == 5 + len(set(wanted) - set(first)) == len(count_inference)
     assert explorer.tracks.value != tracks_before
-    expected = fk.detect(clip.path, num_frames=9)
+    expected = fk.detect(pan_clip.path, num_frames=9)
     assert explorer.result.to_akool() == expected.to_akool()  # same faces and tracks as one fresh run
     assert explorer.count.value.startswith(f"<b>{len(expected)}</b>")
     count_inference.clear()
