@@ -84,11 +84,7 @@ def detect(
     _check_options(confidence, num_frames, floor)
     limits = limits or Limits.from_env()
     started = time.perf_counter()
-    resolved = models.resolve(model)
-    precision = _setting(precision, "FACEKIT_PRECISION", DEFAULT_PRECISION, ("auto", *variants.PRECISIONS), "precision")
-    precision = variants.auto_precision(resolved) if precision == "auto" else precision
-    aspect = _setting(aspect, "FACEKIT_ASPECT", DEFAULT_ASPECT, ASPECTS, "aspect")
-    variant = variants.choose(resolved, precision, aspect)
+    resolved, variant, aspect = resolve_variant(model, precision, aspect)
     detector = Detector.load(variant.path, threads, spinning, aspect)
     loaded = read_source(source, limits)
     read_done = time.perf_counter()
@@ -118,7 +114,7 @@ def detect(
         "model": resolved.name,
         "model_sha256": resolved.sha256,
         "model_source": resolved.source,
-        "precision": precision,
+        "precision": variant.precision,
         "aspect": aspect,
         "variant": variant.kind,
         "variant_sha256": variant.sha256,
@@ -137,6 +133,18 @@ def detect(
     return Result(
         candidates, frames, meta, confidence=confidence, single_face=single_face, floor=floor, picture=picture
     )
+
+
+def resolve_variant(
+    model: str | os.PathLike[str] | None = None, precision: str | None = None, aspect: str | None = None
+) -> tuple[models.ModelInfo, variants.Variant, str]:
+    """The model, the variant of it that runs and the input aspect, once the arguments, the
+    FACEKIT_PRECISION / FACEKIT_ASPECT settings and "auto" have been applied (batches key on it)."""
+    resolved = models.resolve(model)
+    precision = _setting(precision, "FACEKIT_PRECISION", DEFAULT_PRECISION, ("auto", *variants.PRECISIONS), "precision")
+    precision = variants.auto_precision(resolved) if precision == "auto" else precision
+    aspect = _setting(aspect, "FACEKIT_ASPECT", DEFAULT_ASPECT, ASPECTS, "aspect")
+    return resolved, variants.choose(resolved, precision, aspect), aspect
 
 
 def _ms(start: float, end: float) -> float:

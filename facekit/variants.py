@@ -59,6 +59,11 @@ class Variant:
     sha256: str
     record: dict[str, object]
 
+    @property
+    def precision(self) -> str:
+        """The precision it runs at: "int8" for the quantised variant, "fp32" for the others."""
+        return "int8" if self.kind == "int8" else "fp32"
+
 
 def directory(source: ModelInfo) -> Path:
     """Where the variants of ``source`` live: next to the cached original, keyed by its hash."""

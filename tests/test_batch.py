@@ -133,6 +133,9 @@ def test_rerun_of_a_finished_batch_detects_nothing(folder, batch, tmp_path, monk
     monkeypatch.undo()
     other = fk.detect_many([folder / "newton.png"], output=tmp_path / "out.parquet", workers=1, confidence=0.3)
     assert other.status[["status", "cached"]].values.tolist() == [["ok", False]]  # other options, other key
+    monkeypatch.setenv("FACEKIT_PRECISION", "fp32")  # a setting that changes the model run changes the key too
+    fp32 = fk.detect_many([folder / "newton.png"], output=tmp_path / "out.parquet", workers=1)
+    assert fp32.status[["status", "cached"]].values.tolist() == [["ok", False]]
 
 
 def test_killed_batch_resumes_to_the_uninterrupted_rows(tmp_path, newton_path, gauss_path):

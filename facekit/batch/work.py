@@ -2,8 +2,9 @@
 
 The same functions serve the in-process run, the local worker processes and the Dask workers,
 so every mode gives the same rows. A source's key is the sha256 of its bytes, the detect
-options and the model's sha256: the same picture detected the same way has the same key,
-whatever its name, which is what lets a re-run skip work already stored.
+options and the sha256 of the model variant that runs (after FACEKIT_* settings): the same
+picture detected the same way has the same key, whatever its name, which is what lets a re-run
+skip work already stored.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import models
 from ..errors import InvalidInputError
 from ..limits import Limits
 from ..media import read_source
-from ..pipeline import detect
+from ..pipeline import detect, resolve_variant
 
 UNKEYED_OPTIONS = ("threads", "progress", "model")
 """Options left out of the key: speed and display never change a result, and the model is keyed
@@ -64,8 +64,9 @@ def warm(options: dict[str, Any]) -> None:
 
 def run_chunk(task: Task, sources: list[str]) -> Chunk:
     """Detect faces in each source; a bad one becomes an error row and the chunk goes on."""
-    model_sha256 = models.resolve(task.options.get("model")).sha256
-    salt = hashlib.sha256(f"{task.fingerprint}\n{model_sha256}".encode()).hexdigest()
+    options = task.options
+    _, variant, aspect = resolve_variant(options.get("model"), options.get("precision"), options.get("aspect"))
+    salt = hashlib.sha256(f"{task.fingerprint}\n{variant.sha256}\n{aspect}".encode()).hexdigest()
     rows, tables = [], []
     for source in sources:
         row, table = _run_one(task, source, salt)
