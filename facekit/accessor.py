@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
-from .frame import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, track_summary, typed
+from .frame import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, media_of, track_summary, typed
 from .media.sources import SourceLike
 
 REQUIRED_COLUMNS = ("frame", "time", "score", "track_id", *BOX_COLUMNS)
@@ -74,11 +74,10 @@ class FacesAccessor:
         from .result import Result
 
         frames = self.frames()
-        meta = {"source": "DataFrame", "media": "video" if len(frames) > 1 or frames["time"].notna().any() else "image"}
         return Result(
             self.faces().drop(columns=["face", "removed"], errors="ignore"),
             frames,
-            meta,
+            {"source": "DataFrame", "media": media_of(frames["time"])},
             confidence=0.0,
             removed=self.removed(),
         )

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
-from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, REMOVED_DTYPES
+from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, REMOVED_DTYPES, media_of
 from .schema import LANDMARKS, six_landmarks
 
 if TYPE_CHECKING:
@@ -88,11 +88,10 @@ def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
     removed_ids = _per_face(entries, "removed_track_ids", removed_counts, frames, complete=True)
     removed.insert(1, "track_id", pd.array(removed_ids, dtype="Float64").astype("Int64"))
 
-    media = "video" if len(frames) > 1 or not np.isnan(times).all() else "image"
     return cls(
         columns,
         {"frame": frames, "time": times},
-        {"source": "akool answer", "media": media, "model": "unknown"},
+        {"source": "akool answer", "media": media_of(times), "model": "unknown"},
         confidence=0.0,
         removed=removed[list(REMOVED_DTYPES)],
     )

@@ -58,6 +58,13 @@ FRAMES_ATTR = "facekit_frames"
 without faces survive a trip through a DataFrame."""
 
 
+def media_of(times: np.ndarray) -> str:
+    """"video" when more than one frame was analysed or any frame has a time, else "image":
+    what a table of analysed frame times says about its source."""
+    times = np.asarray(times, dtype=np.float64)
+    return "video" if times.size > 1 or not np.isnan(times).all() else "image"
+
+
 def analysed_frames(faces: pd.DataFrame) -> pd.DataFrame:
     """The analysed frames of a face table: from its attrs when a Result made it, else its rows."""
     given = faces.attrs.get(FRAMES_ATTR)
