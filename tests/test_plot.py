@@ -17,6 +17,7 @@ from matplotlib.colors import to_rgb
 
 import facekit as fk
 from facekit import plot
+from facekit.plot import _style
 from facekit.frame import FACE_DTYPES, FRAME_DTYPES, REMOVED_DTYPES, empty
 from facekit.media import Video
 
@@ -91,7 +92,7 @@ def test_overlay_solvay_boxes_landmarks_labels(solvay):
     assert np.allclose(landmarks.get_offsets()[:6], [[row[f"{n}_x"], row[f"{n}_y"]] for n in fk.schema.LANDMARKS])
     (glyphs,) = label_glyphs(ax)
     assert len(glyphs.get_paths()) == 29
-    assert same_path(glyphs.get_paths()[0], plot._label_paths(f"#{int(row.track_id)} {row.score:.2f}")[0])
+    assert same_path(glyphs.get_paths()[0], _style.label_paths(f"#{int(row.track_id)} {row.score:.2f}")[0])
     assert ax.images and ax.get_xlim() == (-0.5, picture.shape[1] - 0.5)
     assert ax.get_title() == "29 faces"
 
@@ -113,10 +114,10 @@ def test_overlay_removed_boxes_dashed_grey_labelled(video):
     assert len(kept.get_paths()) == len(shown) and len(dashed.get_paths()) == len(gone) > 1
     assert all(offset is not None and dashes for offset, dashes in dashed.get_linestyle())
     assert kept.get_linestyle() == [(0, None)]
-    assert np.allclose(dashed.get_edgecolors()[:, :3], plot.REMOVED_COLOR)
+    assert np.allclose(dashed.get_edgecolors()[:, :3], _style.REMOVED_COLOR)
     glyphs = label_glyphs(ax)[1]
     for path, track in zip(glyphs.get_paths(), gone["track_id"]):
-        assert same_path(path, plot._label_paths(f"removed #{track}")[0])
+        assert same_path(path, _style.label_paths(f"removed #{track}")[0])
     assert ax.get_xlim() == (-0.5, picture.shape[1] - 0.5)  # boxes past the left edge do not widen the view
 
 
@@ -268,7 +269,7 @@ def test_score_histogram(solvay):
     for bar in bars:
         kept = bar.get_x() >= threshold
         assert bar.get_x() + bar.get_width() <= threshold + 1e-12 or kept
-        assert to_rgb(bar.get_facecolor()) == (to_rgb(plot.KEPT_COLOR) if kept else plot.BELOW_COLOR)
+        assert to_rgb(bar.get_facecolor()) == (to_rgb(_style.KEPT_COLOR) if kept else _style.BELOW_COLOR)
     above = sum(bar.get_height() for bar in bars if bar.get_x() >= threshold)
     assert above == (scores >= threshold).sum()
     (line,) = ax.lines

@@ -1,0 +1,144 @@
+"""What every facekit plot shares: the track palette, box and label drawing, clocks and lanes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.font_manager import FontProperties
+from matplotlib.path import Path
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D, IdentityTransform
+
+from ..schema import LANDMARKS
+
+TRACK_COLORS = plt.get_cmap("tab20").colors
+PALETTE = np.asarray(TRACK_COLORS)
+REMOVED_COLOR = (0.55, 0.55, 0.55)
+BELOW_COLOR = (0.75, 0.75, 0.75)
+KEPT_COLOR = "C0"
+THRESHOLD_COLOR = "C3"
+LABEL_FONT = FontProperties(size=7)
+LABEL_PAD = 1.0  # points around a label's text
+LANDMARK_X = [f"{name}_x" for name in LANDMARKS]
+LANDMARK_Y = [f"{name}_y" for name in LANDMARKS]
+
+def track_colors(track_ids: Iterable[Any]) -> np.ndarray:
+    """(N, 3) RGB colours of ``track_ids`` (a missing id gets the first colour), in one numpy step."""
+    ids = pd.array(list(track_ids), dtype="Int64").fillna(0).to_numpy(np.int64)
+    return PALETTE[ids % len(PALETTE)].reshape(-1, 3)
+
+
+def track_color(track_id: Any) -> tuple[float, float, float]:
+    """The colour of a track: the same id gets the same colour in every plot."""
+    return tuple(track_colors([track_id])[0].tolist())
+
+
+def track_label(track_id: Any) -> str:
+    return "" if pd.isna(track_id) else f"#{int(track_id)}"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """``ax``, or the Axes of a new figure of ``figsize`` inches."""
+    return plt.subplots(figsize=figsize, layout="constrained")[1] if ax is None else ax
+
+
+def analysed_frames(faces: pd.DataFrame, frames: pd.DataFrame | None) -> pd.DataFrame:
+    """The analysed frames (``frame``, ``time``) in order; without ``frames``, those that have a face."""
+    table = faces if frames is None else frames
+    return table[["frame", "time"]].drop_duplicates("frame").sort_values("frame").reset_index(drop=True)
+
+
+def frame_clock(frames: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Frame index -> x position (time in seconds, or the frame index where there is no time), and the x label."""
+    if frames["time"].notna().any():
+        return pd.Series(frames["time"].to_numpy(float), index=frames["frame"]), "time (s)"
+    return pd.Series(frames["frame"].to_numpy(float), index=frames["frame"]), "frame"
+
+
+def track_ids(*tables: pd.DataFrame | None) -> np.ndarray:
+    """The distinct track ids (missing ones left out) of ``tables``, ascending."""
+    ids = [t["track_id"].dropna().to_numpy(np.int64) for t in tables if t is not None and len(t)]
+    return np.unique(np.concatenate(ids)) if ids else np.empty(0, np.int64)
+
+
+def per_track(faces: pd.DataFrame, frames: pd.DataFrame, values: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+    """``values`` (one per face row) as an (analysed frames x ``tracks``) matrix, NaN where a track is absent."""
+    matrix = np.full((len(frames), len(tracks)), np.nan)
+    known = faces["track_id"].notna().to_numpy() & faces["frame"].isin(frames["frame"]).to_numpy()
+    rows = np.searchsorted(frames["frame"].to_numpy(), faces["frame"].to_numpy()[known])
+    columns = np.searchsorted(tracks, faces["track_id"].to_numpy(np.float64, na_value=np.nan)[known])
+    matrix[rows, columns] = np.asarray(values, dtype=float)[known]
+    return matrix
+
+
+def track_lines(ax: Axes, xs: np.ndarray, matrix: np.ndarray, tracks: np.ndarray, **style: Any) -> None:
+    """One line per track from its first to its last analysed frame, broken (NaN) where it is absent."""
+    for column, track in enumerate(tracks):
+        present = np.flatnonzero(~np.isnan(matrix[:, column]))
+        span = slice(present[0], present[-1] + 1)
+        ax.plot(xs[span], matrix[span, column], color=track_color(track), label=track_label(track), **style)
+
+
+def draw_boxes(ax: Axes, boxes: pd.DataFrame, colors: np.ndarray, linewidth: float, **style: Any) -> None:
+    """All ``boxes`` (x, y, w, h rows) as one collection of rectangles."""
+    x, y, w, h = (boxes[c].to_numpy(float) for c in ("x", "y", "w", "h"))
+    corners = np.stack([np.column_stack([x, y]), np.column_stack([x + w, y]),
+                        np.column_stack([x + w, y + h]), np.column_stack([x, y + h])], axis=1)
+    ax.add_collection(PolyCollection(corners, closed=True, facecolors="none", edgecolors=colors,
+                                     linewidths=linewidth, **style), autolim=False)
+
+
+@lru_cache(maxsize=4096)
+def label_paths(text: str) -> tuple[Path, Path]:
+    """``text`` as glyph outlines in points, and the padded box behind them, both from (0, 0) upwards."""
+    glyphs = TextPath((0, 0), text, prop=LABEL_FONT)
+    drawn = glyphs.vertices[glyphs.codes != Path.CLOSEPOLY]  # control points: Path.get_extents is 10x slower
+    (left, low), (right, top) = drawn.min(axis=0), drawn.max(axis=0)
+    bottom = min(low, 0.0)  # the baseline, or below it for descenders
+    glyphs = glyphs.transformed(Affine2D().translate(LABEL_PAD - left, LABEL_PAD - bottom))
+    width, height = right - left + 2 * LABEL_PAD, top - bottom + 2 * LABEL_PAD
+    return glyphs, Path([(0, 0), (width, 0), (width, height), (0, height), (0, 0)], closed=True)
+
+
+def draw_labels(ax: Axes, boxes: pd.DataFrame, texts: list[str], colors: np.ndarray) -> None:
+    """A tag above the top-left corner of each box: white text on its (N, 3) ``colors``.
+
+    The glyphs are outlines drawn like scatter markers (sizes in points, offsets in data), two
+    collections in all: a hundred matplotlib Text artists with boxes take ~200 ms to draw.
+    """
+    shown = [i for i, text in enumerate(texts) if text]
+    if not shown:
+        return
+    glyphs, backs = zip(*(label_paths(texts[i]) for i in shown))
+    offsets = boxes[["x", "y"]].to_numpy(float)[shown]
+    backing = np.column_stack([colors[shown], np.full(len(shown), 0.8)])
+    for paths, face, zorder in ((backs, backing, 4), (glyphs, "white", 5)):
+        ax.add_collection(PathCollection(list(paths), sizes=[1.0], offsets=offsets, offset_transform=ax.transData,
+                                         transform=IdentityTransform(), facecolors=face, linewidths=0,
+                                         zorder=zorder), autolim=False)
+
+
+def finite(scores: Iterable[float]) -> np.ndarray:
+    """The known scores (NaN dropped), as floats clipped to 0..1."""
+    values = np.asarray(scores, dtype=float).ravel()
+    return np.clip(values[~np.isnan(values)], 0.0, 1.0)
+
+
+def threshold_line(ax: Axes, threshold: float) -> None:
+    ax.axvline(threshold, color=THRESHOLD_COLOR, linestyle="--", linewidth=1.2, label=f"threshold {threshold:.2f}")
+    ax.set_xlim(0.0, 1.0)
+
+
+# -- pictures ------------------------------------------------------------------------------------
+
