@@ -31,6 +31,9 @@ _LAZY = {
     "widgets": ("facekit.widgets", None),
     "compare": ("facekit.comparison", "compare"),
     "detect_many": ("facekit.batch", "detect_many"),
+    "read_truth": ("facekit.truth", "read_truth"),
+    "evaluate": ("facekit.evaluation", "evaluate"),
+    "Evaluation": ("facekit.evaluation", "Evaluation"),
 }
 
 
@@ -58,6 +61,9 @@ __all__ = [
     "data",
     "detect",
     "detect_many",
+    "evaluate",
+    "Evaluation",
+    "read_truth",
     "load",
     "models",
     "widgets",
