@@ -19,7 +19,7 @@ from typing import Callable
 import pandas as pd
 
 import facekit as fk
-from facekit.frame import BOX_COLUMNS, LANDMARK_COLUMNS
+from facekit.table import BOX_COLUMNS, LANDMARK_COLUMNS
 
 
 def best_seconds(run: Callable[[], object], repeat: int) -> float:

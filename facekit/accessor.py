@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
-from .frame import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, media_of, track_summary, typed
+from .table import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, media_of, track_summary, typed
 from .media.sources import SourceLike
 
 REQUIRED_COLUMNS = ("frame", "time", "score", "track_id", *BOX_COLUMNS)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
-from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, REMOVED_DTYPES, media_of
+from .table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, REMOVED_DTYPES, media_of
 from .schema import LANDMARKS, six_landmarks
 
 if TYPE_CHECKING:

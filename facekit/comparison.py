@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from .errors import InvalidInputError
-from .frame import BOX_COLUMNS
+from .table import BOX_COLUMNS
 from .result import Result
 from .schema import LANDMARKS
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .frame import CROP_COLUMNS
+from .table import CROP_COLUMNS
 
 CROP_SCALE = 1.6  # side of the crop square / longer side of the face box, as Akool's example (~1.6)
 JPEG_QUALITY = 92
@@ -24,10 +24,11 @@ def crop_regions(boxes: np.ndarray, width: int, height: int, scale: float = CROP
     side = np.maximum(boxes[:, 2], boxes[:, 3]) * scale
     cx = boxes[:, 0] + boxes[:, 2] / 2
     cy = boxes[:, 1] + boxes[:, 3] / 2
-    x1 = np.clip(np.floor(cx - side / 2), 0, width)
-    y1 = np.clip(np.floor(cy - side / 2), 0, height)
-    x2 = np.clip(np.ceil(cx + side / 2), 0, width)
-    y2 = np.clip(np.ceil(cy + side / 2), 0, height)
+    # at least one pixel inside the picture, even for a (low-confidence) box lying past its edge
+    x1 = np.clip(np.floor(cx - side / 2), 0, width - 1)
+    y1 = np.clip(np.floor(cy - side / 2), 0, height - 1)
+    x2 = np.clip(np.ceil(cx + side / 2), x1 + 1, width)
+    y2 = np.clip(np.ceil(cy + side / 2), y1 + 1, height)
     return np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
 
 

@@ -18,7 +18,7 @@ from . import __version__, models, variants
 from .crops import write_crops
 from .engine import ASPECTS, Detections, Detector
 from .errors import InvalidInputError
-from .frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
+from .table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from .limits import Limits
 from .media import Picture, Video, decode, picture_from_pixels, read_source
 from .media.sources import SourceLike

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
-from .frame import (
+from .table import (
     BOX_COLUMNS,
     CROP_COLUMNS,
     CROP_DTYPES,
@@ -144,7 +144,7 @@ class Result:
     # -- renderings ----------------------------------------------------------------------------
 
     def to_frame(self, *, removed: bool = False) -> pd.DataFrame:
-        """One row per kept face per frame, with the columns and dtypes of ``facekit.frame``.
+        """One row per kept face per frame, with the columns and dtypes of ``facekit.table``.
 
         With ``removed``, the boxes of faces that left the picture are added as rows flagged in a
         ``removed`` column (``face`` is then nullable, NA on those rows). The analysed frames,
@@ -475,7 +475,7 @@ def _numbers(values: Any, dtype: str) -> np.ndarray:
 
 
 def _frame_of(columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """A typed DataFrame (``facekit.frame`` columns and dtypes) of copies of numpy columns.
+    """A typed DataFrame (``facekit.table`` columns and dtypes) of copies of numpy columns.
 
     Each column is copied once and not consolidated: the user owns the frame, the Result keeps
     its arrays, and a million rows take a tenth of a second rather than half a second.

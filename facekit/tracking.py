@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .frame import BOX_COLUMNS, REMOVED_DTYPES, empty, typed
+from .table import BOX_COLUMNS, REMOVED_DTYPES, empty, typed
 
 GATE = 1.5
 """Largest distance between a predicted and a detected face centre, in face sizes, for a match."""

@@ -22,7 +22,7 @@ from PIL import Image
 
 from . import plot
 from .errors import InvalidInputError
-from .frame import BOX_COLUMNS, LANDMARK_COLUMNS
+from .table import BOX_COLUMNS, LANDMARK_COLUMNS
 from .limits import Limits
 from .media import Video, decode, frame_pixels, read_source
 from .media.sources import SourceLike

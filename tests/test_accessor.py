@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import facekit as fk
-from facekit.frame import FACE_DTYPES, TRACK_DTYPES
+from facekit.table import FACE_DTYPES, TRACK_DTYPES
 
 
 @pytest.fixture(scope="module")

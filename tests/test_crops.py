@@ -12,7 +12,7 @@ from PIL import Image
 
 import facekit as fk
 from facekit.crops import CROP_SCALE, crop_regions
-from facekit.frame import BOX_COLUMNS, CROP_COLUMNS
+from facekit.table import BOX_COLUMNS, CROP_COLUMNS
 from facekit.schema import landmarks_str, validate_akool
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import facekit as fk
 from facekit.engine import NMS_IOU, Detector, default_threads, greedy_nms
-from facekit.frame import BOX_COLUMNS
+from facekit.table import BOX_COLUMNS
 from facekit.media import decode_image
 
 KEYPOINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")

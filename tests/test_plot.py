@@ -18,7 +18,7 @@ from matplotlib.colors import to_rgb
 import facekit as fk
 from facekit import plot
 from facekit.plot import _style
-from facekit.frame import FACE_DTYPES, FRAME_DTYPES, REMOVED_DTYPES, empty
+from facekit.table import FACE_DTYPES, FRAME_DTYPES, REMOVED_DTYPES, empty
 from facekit.media import Video
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import facekit as fk
-from facekit.frame import BOX_COLUMNS, LANDMARK_COLUMNS
+from facekit.table import BOX_COLUMNS, LANDMARK_COLUMNS
 from facekit.schema import validate_akool
 
 matplotlib.use("Agg")

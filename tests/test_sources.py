@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import facekit as fk
-from facekit.frame import LANDMARK_COLUMNS
+from facekit.table import LANDMARK_COLUMNS
 from facekit.media import MediaKind, decode_image, sniff
 from facekit.media.sources import fetch_url
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..engine import default_threads
 from ..errors import InvalidInputError
-from ..frame import typed
+from ..table import typed
 from ..pipeline import _interactive, detect
 from . import local
 from .sources import SourcesLike, expand

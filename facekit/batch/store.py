@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InvalidInputError
-from ..frame import CROP_DTYPES, FACE_DTYPES, empty, typed
+from ..table import CROP_DTYPES, FACE_DTYPES, empty, typed
 
 PARTS = "_parts"
 FACES_FILE = "faces.parquet"

@@ -15,7 +15,7 @@ import requests
 from PIL import Image
 
 from ..errors import InvalidInputError
-from ..frame import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
+from ..table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from ..limits import Limits
 from ..media import MediaKind, picture_from_pixels, read_source, sniff
 from ..media.sources import SourceLike
