@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["centres", "iou_matrix", "match", "xywh_to_xyxy", "xyxy_to_xywh"]
+__all__ = ["centres", "iou_matrix", "iou_pairs", "match", "xywh_to_xyxy", "xyxy_to_xywh"]
 
 Method = Literal["hungarian", "greedy"]
 
@@ -41,18 +41,34 @@ def iou_matrix(one: np.ndarray, two: np.ndarray, *, fmt: Literal["xywh", "xyxy"]
     Continuous areas (no ``+1`` pixel convention), so a box's IoU with itself is exactly 1;
     empty boxes overlap nothing.
     """
-    a = np.asarray(one, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(two, dtype=np.float64).reshape(-1, 4)
-    if fmt == "xywh":
-        a, b = xywh_to_xyxy(a), xywh_to_xyxy(b)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    a, b = _corners(one, fmt), _corners(two, fmt)
+    return _iou(a[:, None, :], b[None, :, :])
+
+
+def iou_pairs(one: np.ndarray, two: np.ndarray, *, fmt: Literal["xywh", "xyxy"] = "xywh") -> np.ndarray:
+    """Intersection over union of each row of (N, 4) ``one`` with the same row of ``two``: an (N,) array.
+
+    For many sparse pairs (evaluation pairs every detection with the truth of its own frame
+    only), where a full matrix would be mostly wasted.
+    """
+    return _iou(_corners(one, fmt), _corners(two, fmt))
+
+
+def _corners(boxes: np.ndarray, fmt: Literal["xywh", "xyxy"]) -> np.ndarray:
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return xywh_to_xyxy(boxes) if fmt == "xywh" else boxes
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of broadcastable [..., 4] corner boxes."""
+    x1 = np.maximum(a[..., 0], b[..., 0])
+    y1 = np.maximum(a[..., 1], b[..., 1])
+    x2 = np.minimum(a[..., 2], b[..., 2])
+    y2 = np.minimum(a[..., 3], b[..., 3])
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    union = area_a + area_b - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
