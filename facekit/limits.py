@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields, replace
 
-
-def _env_number(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
+from .settings import setting_number
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,8 @@ class Limits:
         values = {}
         for field in fields(cls):
             default = getattr(cls, field.name)
-            number = _env_number(f"FACEKIT_{field.name.upper()}", default)
-            values[field.name] = type(default)(number)
+            number = setting_number(field.name.upper(), float)
+            values[field.name] = type(default)(default if number is None else number)
         return cls(**values)
 
     def replace(self, **changes: float) -> "Limits":

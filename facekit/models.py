@@ -21,6 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from .errors import ModelUnavailableError
+from .settings import setting
 
 SDIST_REQUIREMENT = "scrfd==0.3.0"
 SDIST_NAME = "scrfd-0.3.0.tar.gz"
@@ -69,7 +70,7 @@ class ModelInfo:
 
 def home() -> Path:
     """The cache folder: ``FACEKIT_HOME`` or the platform's user cache dir."""
-    configured = os.environ.get("FACEKIT_HOME")
+    configured = setting("HOME")
     return Path(configured) if configured else Path(platformdirs.user_cache_dir("facekit"))
 
 
@@ -111,7 +112,7 @@ def resolve(model: str | os.PathLike[str] | None = None, *, fetch_missing: bool 
     if model is not None:
         path = _from_user_path(model, "model argument")
         return ModelInfo(path, sha256_of(path), "argument")
-    configured = os.environ.get("FACEKIT_MODEL")
+    configured = setting("MODEL")
     if configured:
         path = _from_user_path(configured, "FACEKIT_MODEL")
         return ModelInfo(path, sha256_of(path), "FACEKIT_MODEL")
