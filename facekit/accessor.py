@@ -12,10 +12,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
-from .table import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, media_of, track_summary, typed
 from .media.sources import SourceLike
+from .plot.namespace import PlotData, Plots
+from .result import Result
+from .table import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, media_of, track_summary, typed
 
-REQUIRED_COLUMNS = ("frame", "time", "score", "track_id", *BOX_COLUMNS)
+REQUIRED_COLUMNS = ("frame", *BOX_COLUMNS)
+"""Enough for every verb: a boxes-only table (ground truth, say) works; ``time``, ``score``,
+``track_id`` and landmarks are unknown where missing."""
 
 
 @pd.api.extensions.register_dataframe_accessor("faces")
@@ -26,7 +30,7 @@ class FacesAccessor:
         missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
         if missing:
             raise AttributeError(f"df.faces needs a face table (Result.to_frame()); missing columns {missing}")
-        self._df = frame
+        self._df = _completed(frame)
 
     # -- tables --------------------------------------------------------------------------------
 
@@ -69,10 +73,8 @@ class FacesAccessor:
         """One row per track (``Result.tracks()`` columns), from the rows of this table."""
         return track_summary(self._df, self.frames())
 
-    def to_result(self):
+    def to_result(self) -> Result:
         """A :class:`facekit.Result` of this table (all rows kept, track ids as given)."""
-        from .result import Result
-
         frames = self.frames()
         return Result(
             self.faces().drop(columns=["face", "removed"], errors="ignore"),
@@ -89,34 +91,61 @@ class FacesAccessor:
 
     # -- plots ---------------------------------------------------------------------------------
 
-    def overlay(self, image_or_video: SourceLike | np.ndarray, frame: int | None = None, *, ax=None, **style):
-        """Draw the faces (and removed boxes) of ``frame`` over that frame of a picture or video."""
-        from .media import frame_pixels
-        from .plot import overlay
+    @property
+    def plot(self) -> Plots:
+        """The same plots as ``result.plot``: ``df.faces.plot(frame=N, source=video)`` draws the
+        overlay, ``df.faces.plot.tracks()``, ``.timeline()``, ``.counts()``, ... the other views."""
+        return Plots(
+            PlotData(
+                table=lambda: self._df,
+                frames=self.frames,
+                pixels=_pixels,
+                scores=lambda: self.faces()["score"].to_numpy(np.float64, na_value=np.nan),
+            )
+        )
 
+    def overlay(self, image_or_video: SourceLike | np.ndarray, frame: int | None = None, *, ax: Any = None, **style: Any) -> Any:
+        """Draw the faces (and removed boxes) of ``frame`` over that frame of a picture or video."""
         if frame is None:
             frame = int(self._df["frame"].min()) if len(self._df) else 0
-        pixels = image_or_video if isinstance(image_or_video, np.ndarray) else frame_pixels(image_or_video, frame)
-        rows = self._df["frame"].to_numpy() == frame
-        faces = self.faces()[rows[~self._is_removed]]
-        removed = self.removed()
-        return overlay(pixels, faces, removed=removed[removed["frame"] == frame], ax=ax, **style)
+        return self.plot(frame, source=image_or_video, ax=ax, **style)
 
-    def plot_tracks(self):
-        """Box centre x and y against time, one line per track (a Figure of two axes)."""
-        from .plot import track_positions
+    def plot_tracks(self) -> Any:
+        """Alias of ``df.faces.plot.tracks()``."""
+        return self.plot.tracks()
 
-        return track_positions(self.faces(), frames=self.frames())
+    def plot_timeline(self, *, ax: Any = None) -> Any:
+        """Alias of ``df.faces.plot.timeline()``."""
+        return self.plot.timeline(ax=ax)
 
-    def plot_timeline(self, *, ax=None):
-        """One lane per track over the analysed frames, gaps visible, removed events marked."""
-        from .plot import presence_timeline
+    def plot_counts(self, *, ax: Any = None) -> Any:
+        """Alias of ``df.faces.plot.counts()``."""
+        return self.plot.counts(ax=ax)
 
-        return presence_timeline(self.faces(), self.frames(), removed=self.removed(), ax=ax)
 
-    def plot_counts(self, *, ax=None):
-        """Faces per analysed frame against time."""
-        from .plot import face_count
+def _pixels(frame: int, source: Any) -> np.ndarray | None:
+    """A frame's pixels: ``source`` itself when it is an array, else decoded from it; None without one."""
+    if source is None:
+        return None
+    if isinstance(source, np.ndarray):
+        return source
+    from .media import frame_pixels  # deferred: reading tables needs no decoder
 
-        return face_count(self.faces(), self.frames(), ax=ax)
+    return frame_pixels(source, frame)
 
+
+def _completed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the columns a face table may lack (time, score, track_id, face) as unknowns."""
+    missing = {
+        "time": np.nan,
+        "score": np.nan,
+        "track_id": pd.array([pd.NA] * len(frame), dtype="Int64"),
+    }
+    added = {name: value for name, value in missing.items() if name not in frame.columns}
+    if "face" not in frame.columns:
+        added["face"] = frame.groupby("frame", sort=False).cumcount().to_numpy(np.int64)
+    if not added:
+        return frame
+    completed = frame.assign(**added)
+    completed.attrs = frame.attrs
+    return completed

@@ -1,38 +1,51 @@
-"""Read an Akool answer (hosted or local, full response or bare ``faces_obj``) into a Result.
+"""The Akool codec, both directions: an Akool answer to a face table, and a selection of faces
+to Akool's ``faces_obj`` and ``FaceDetectionResponse``.
 
-The parse is columnar: each field's per-frame lists are chained into one flat numpy array, so a
-million faces convert in well under a second (``bench/bench_frame.py``); Python only loops over
-frames, never over faces.
+Both directions are columnar: a parse chains each field's per-frame lists into one flat numpy
+array and a rendering slices numpy columns per frame, so a million faces convert in about a
+second (``bench/bench_frame.py``); Python only loops over frames, never over faces.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError
-from .table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, REMOVED_DTYPES, media_of
-from .schema import LANDMARKS, six_landmarks
+from .schema import LANDMARKS, OPTIONAL_FRAME_KEYS, landmarks_strs, six_landmarks
+from .selection import Selection
+from .table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, REMOVED_DTYPES, FaceTable, media_of, rows_by_frame
 
-if TYPE_CHECKING:
-    from .result import Result
+__all__ = ["AkoolAnswer", "faces_obj", "parse", "response"]
 
 _NAN_POINTS = [[math.nan, math.nan]] * len(LANDMARKS)
 
 
-def parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
+@dataclass(frozen=True)
+class AkoolAnswer:
+    """What an Akool answer holds: its faces as a table (removed boxes as given) and run metadata."""
+
+    table: FaceTable
+    meta: dict[str, Any]
+
+
+def parse(obj: dict[str, Any] | str) -> AkoolAnswer:
     """Faces, removed boxes, times and optional scores/track ids/crops of an Akool answer.
 
     Hosted answers carry no scores: those faces get NaN scores and are always kept. Anything
     malformed (not JSON, a value of the wrong type or length) is an :class:`InvalidInputError`.
     """
     try:
-        return _parse_akool(cls, obj)
+        return _parse(obj)
     except InvalidInputError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
@@ -54,7 +67,7 @@ def _faces_obj(obj: dict[str, Any] | str) -> dict[str, Any]:
     return obj
 
 
-def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
+def _parse(obj: dict[str, Any] | str) -> AkoolAnswer:
     faces_obj = _faces_obj(obj)
     try:
         keyed = sorted((int(key), entry) for key, entry in faces_obj.items())
@@ -88,13 +101,8 @@ def _parse_akool(cls: type["Result"], obj: dict[str, Any] | str) -> "Result":
     removed_ids = _per_face(entries, "removed_track_ids", removed_counts, frames, complete=True)
     removed.insert(1, "track_id", pd.array(removed_ids, dtype="Float64").astype("Int64"))
 
-    return cls(
-        columns,
-        {"frame": frames, "time": times},
-        {"source": "akool answer", "media": media_of(times), "model": "unknown"},
-        confidence=0.0,
-        removed=removed[list(REMOVED_DTYPES)],
-    )
+    table = FaceTable.build(columns, {"frame": frames, "time": times}, removed=removed[list(REMOVED_DTYPES)])
+    return AkoolAnswer(table, {"source": "akool answer", "media": media_of(times), "model": "unknown"})
 
 
 def _rows(lists: list[list], frames: np.ndarray, width: int, what: str) -> np.ndarray:
@@ -171,3 +179,116 @@ def _check_lengths(lists: list[list], counts: np.ndarray, frames: np.ndarray, wh
     wrong = np.flatnonzero(lengths != counts)
     if wrong.size:
         raise InvalidInputError(f"frame {frames[wrong[0]]}: {what} and region differ in length")
+
+
+# -- rendering: a selection of faces to Akool's shapes -------------------------------------------
+
+
+def response(selection: Selection, table: FaceTable, service: str | None = None) -> dict[str, Any]:
+    """Exactly Akool's FaceDetectionResponse: integer pixels, no extension keys.
+
+    Refused for faces without a box (crop-only answers of Magic Hour and CRUN): Akool's schema
+    requires one, and none is made up.
+    """
+    missing = int(np.isnan(selection.kept["x"]).sum())
+    if missing:
+        raise InvalidInputError(
+            f"{missing} face(s) have no box (a crop-only answer from {service or 'a service'}); "
+            "Akool's response needs a box for every face"
+        )
+    return {"error_code": 0, "error_msg": "SUCCESS", "faces_obj": faces_obj(selection, table, integers=True)}
+
+
+def faces_obj(selection: Selection, table: FaceTable, *, integers: bool = False) -> dict[str, dict[str, Any]]:
+    """Akool's ``faces_obj`` of the selected faces, keyed by frame index.
+
+    ``integers`` rounds pixels as Akool's schema says and leaves facekit's extensions out;
+    otherwise values keep full precision and each frame also has ``scores`` and ``track_ids``
+    beside ``region``, and ``removed_track_ids`` beside ``removed``.
+    """
+    with _gc_paused():
+        return _render(selection, table, integers=integers)
+
+
+def _render(selection: Selection, table: FaceTable, *, integers: bool) -> dict[str, dict[str, Any]]:
+    kept, removed = selection.kept, selection.removed
+    number = _integers if integers else _floats
+    boxes = _known_rows(np.column_stack([kept[c] for c in BOX_COLUMNS]), number)
+    points = np.column_stack([kept[c] for c in LANDMARK_COLUMNS]).reshape(-1, len(LANDMARKS), 2)
+    landmarks = _known_rows(points, number)
+    strings = landmarks_strs(points)
+    scores = [None if math.isnan(s) else s for s in kept["score"].tolist()]
+    track_ids = [None if math.isnan(t) else int(t) for t in kept["track_id"].tolist()]
+    crops = _crops_of(kept, points, number) if table.has_crops else None
+    removed_boxes = number(removed[BOX_COLUMNS].to_numpy(np.float64))
+    removed_ids = [None if pd.isna(t) else int(t) for t in removed["track_id"].tolist()]
+    rows_of = rows_by_frame(kept["frame"])
+    removed_of = rows_by_frame(removed["frame"].to_numpy(np.int64))
+    out: dict[str, dict[str, Any]] = {}
+    for frame, time in zip(table.frame_index.tolist(), table.frame_time.tolist()):
+        rows = rows_of.get(frame, _NO_ROWS)
+        entry: dict[str, Any] = {
+            "landmarks": landmarks[rows],
+            "landmarks_str": strings[rows],
+            "region": boxes[rows],
+            "removed": removed_boxes[removed_of.get(frame, _NO_ROWS)],
+            "frame_time": None if math.isnan(time) else time,
+        }
+        for key in OPTIONAL_FRAME_KEYS:
+            entry[key] = None if crops is None else crops[key][rows]
+        if not integers:
+            entry["scores"] = scores[rows]
+            entry["track_ids"] = track_ids[rows]
+            entry["removed_track_ids"] = removed_ids[removed_of.get(frame, _NO_ROWS)]
+        out[str(frame)] = entry
+    return out
+
+
+_NO_ROWS = slice(0, 0)
+Number = Callable[[np.ndarray], list]
+
+
+def _crops_of(kept: dict[str, np.ndarray], points: np.ndarray, number: Number) -> dict[str, list]:
+    urls = [None if u is None or (isinstance(u, float) and math.isnan(u)) else str(u) for u in kept["crop_url"]]
+    regions = np.column_stack([kept[c] for c in CROP_COLUMNS[1:]])
+    relative = points - regions[:, None, :2]
+    has = [u is not None for u in urls]
+    return {
+        "face_urls": urls,
+        "crop_region": [region if ok else None for region, ok in zip(_known_rows(regions, number), has)],
+        "crop_landmarks": [text if ok else None for text, ok in zip(landmarks_strs(relative), has)],
+    }
+
+
+def _known_rows(values: np.ndarray, number: Number) -> list:
+    """Rows of an (N, ...) array as nested lists via ``number``, None for a row with an unknown (NaN) value."""
+    unknown = np.isnan(values).reshape(len(values), -1).any(axis=1) if values.size else np.zeros(len(values), bool)
+    if not unknown.any():
+        return number(values)
+    mask = unknown.reshape((-1,) + (1,) * (values.ndim - 1))
+    rows = number(np.where(mask, 0.0, values))
+    return [None if gone else row for row, gone in zip(rows, unknown.tolist())]
+
+
+def _integers(values: np.ndarray) -> list:
+    return np.rint(values).astype(np.int64).tolist()
+
+
+def _floats(values: np.ndarray) -> list:
+    return values.astype(np.float64).tolist()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of small lists are built.
+
+    None of them can form a cycle, but their number alone makes the collector run again and
+    again over everything alive: rendering a million faces took 2.6x as long with it on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

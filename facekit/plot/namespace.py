@@ -1,0 +1,115 @@
+"""``result.plot`` and ``df.faces.plot``: one callable namespace of every face plot.
+
+Calling it draws the overlay (``result.plot(frame=30)``); its methods draw the other views
+(``result.plot.tracks()``, ``.timeline()``, ``.counts()``, ``.scores()``, ``.kept()``,
+``.contact_sheet()``). A Result and a face DataFrame hand it the same :class:`PlotData`, so
+both offer the same plots with the same names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..errors import InvalidInputError
+from .pictures import contact_sheet, overlay
+from .scores import faces_kept, score_histogram
+from .tracks import face_count, presence_timeline, track_positions
+
+__all__ = ["PlotData", "Plots"]
+
+Pixels = Callable[[int, Any], "np.ndarray | None"]
+"""(frame index, source or None) -> that frame's RGB pixels, or None when they cannot be had."""
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """What the plots draw from, each computed only when a plot asks for it."""
+
+    table: Callable[[], pd.DataFrame]  # faces plus removed rows, as ``Result.to_frame(removed=True)``
+    frames: Callable[[], pd.DataFrame]  # the analysed frames (frame, time)
+    pixels: Pixels
+    scores: Callable[[], np.ndarray]  # every candidate's score
+    confidence: float | None = None  # the threshold the faces were kept at, when known
+    size: tuple[int | None, int | None] = (None, None)  # width, height of the media, when known
+
+
+class Plots:
+    """Every plot of a face table; call it for the overlay of one analysed frame."""
+
+    def __init__(self, data: PlotData) -> None:
+        self._data = data
+
+    def __call__(self, frame: int | None = None, *, source: Any = None, ax: Axes | None = None, **style: Any) -> Axes:
+        """The overlay of ``frame`` (default: the first analysed frame): boxes, the six landmarks,
+        track/score labels and removed boxes, over that frame's pixels (decoded from ``source``,
+        default the file the result came from; a blank canvas when there is none)."""
+        return self.overlay(frame, source=source, ax=ax, **style)
+
+    def overlay(self, frame: int | None = None, *, source: Any = None, ax: Axes | None = None, **style: Any) -> Axes:
+        """Same as calling the namespace."""
+        analysed = self._data.frames()["frame"].tolist()
+        frame = (analysed[0] if analysed else 0) if frame is None else int(frame)
+        if analysed and frame not in analysed:
+            raise InvalidInputError(f"frame {frame} was not analysed; analysed frames: {_some(analysed)}")
+        table = self._data.table()
+        here = table["frame"] == frame
+        removed = table["removed"] if "removed" in table else pd.Series(False, index=table.index)
+        pixels = self._data.pixels(frame, source)
+        return overlay(pixels, table[here & ~removed], removed=table[here & removed], ax=ax, size=self._data.size,
+                       **style)
+
+    def tracks(self) -> Figure:
+        """Box centre x and y against time, one line per track (a Figure of two axes)."""
+        return track_positions(self._faces(), frames=self._data.frames())
+
+    def timeline(self, *, ax: Axes | None = None) -> Axes:
+        """One lane per track over the analysed frames, gaps visible, removed events marked."""
+        table = self._data.table()
+        removed = table[table["removed"]] if "removed" in table else None
+        return presence_timeline(self._faces(table), self._data.frames(), removed=removed, ax=ax)
+
+    def counts(self, *, ax: Axes | None = None) -> Axes:
+        """Faces per analysed frame against time, frames without faces included."""
+        return face_count(self._faces(), self._data.frames(), ax=ax)
+
+    def scores(self, *, threshold: float | None = None, ax: Axes | None = None, bins: int = 20) -> Axes:
+        """Histogram of every candidate's score with the threshold marked."""
+        return score_histogram(self._data.scores(), self._threshold(threshold), ax=ax, bins=bins)
+
+    def kept(self, *, threshold: float | None = None, ax: Axes | None = None) -> Axes:
+        """Faces kept against threshold, from the cached candidates, with the threshold marked."""
+        return faces_kept(self._data.scores(), self._threshold(threshold), ax=ax)
+
+    def contact_sheet(self, source: Any = None, *, columns: int | None = None, size: float = 3.0, **style: Any) -> Figure:
+        """A grid of overlays, one panel per analysed frame, decoded from ``source`` (default:
+        the file the result came from)."""
+        table = self._data.table()
+        removed = table["removed"] if "removed" in table else pd.Series(False, index=table.index)
+        pictures = {}
+        for frame in self._data.frames()["frame"].tolist():
+            pixels = self._data.pixels(frame, source)
+            if pixels is None:
+                raise InvalidInputError("contact_sheet needs the picture or video: pass it as source=")
+            pictures[frame] = pixels
+        return contact_sheet(pictures, table[~removed], removed=table[removed], columns=columns, size=size, **style)
+
+    def _faces(self, table: pd.DataFrame | None = None) -> pd.DataFrame:
+        table = self._data.table() if table is None else table
+        return table[~table["removed"]] if "removed" in table else table
+
+    def _threshold(self, threshold: float | None) -> float:
+        chosen = self._data.confidence if threshold is None else threshold
+        if chosen is None:
+            raise InvalidInputError("this table has no threshold of its own: pass threshold=")
+        return float(chosen)
+
+
+def _some(frames: list[int]) -> str:
+    return ", ".join(map(str, frames[:10])) + (f", ... ({len(frames)} in all)" if len(frames) > 10 else "")
