@@ -1,4 +1,4 @@
-"""``facekit.detect``: source -> media -> detector -> Result, for any source a user may pass."""
+"""``facekit.detect``: source -> media -> detector -> tracker -> Result, for any source a user may pass."""
 
 from __future__ import annotations
 
@@ -9,26 +9,27 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import __version__, models, variants
 from .crops import write_crops
-from .engine import ASPECTS, Detections, Detector
+from .engine import Detections, Detector
 from .errors import InvalidInputError
-from .table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
-from .limits import Limits
 from .media import Picture, Video, decode, picture_from_pixels, read_source
 from .media.sources import SourceLike
+from .meta import RunMeta
+from .options import DEFAULT_FLOOR, DetectOptions
 from .result import Result
 from .schema import six_landmarks
+from .settings import setting
+from .table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, FaceTable
+
+__all__ = ["DEFAULT_ASPECT", "DEFAULT_FLOOR", "DEFAULT_PRECISION", "detect", "resolve_variant"]
 
 Columns = dict[str, np.ndarray]  # column name -> values: a face table before it becomes a Result
-
-DEFAULT_FLOOR = 0.05
-"""Candidates are kept down to this score, so ``Result.filter`` can lower the threshold that far."""
 
 DEFAULT_PRECISION = "auto"
 """int8 for the default model, which passes the fidelity gate (tests/test_fidelity.py) on data it
@@ -40,98 +41,77 @@ DEFAULT_ASPECT = "square"
 borderline face), so it stays an option (tests/test_fidelity.py)."""
 
 
-def detect(
-    source: SourceLike,
-    *,
-    confidence: float = 0.5,
-    num_frames: int = 5,
-    every_frame: bool = False,
-    single_face: bool = False,
-    crops: bool = False,
-    crops_dir: str | os.PathLike[str] | None = None,
-    model: str | os.PathLike[str] | None = None,
-    limits: Limits | None = None,
-    threads: int | None = None,
-    spinning: bool | None = None,
-    precision: str | None = None,
-    aspect: str | None = None,
-    floor: float = DEFAULT_FLOOR,
-    progress: bool | None = None,
-    snap_to_keyframes: bool = False,
-    frames: Sequence[int] | None = None,
-) -> Result:
+def detect(source: SourceLike, options: DetectOptions | None = None, **changes: Any) -> Result:
     """Detect faces in a picture or video and return a :class:`~facekit.Result`.
 
     ``source`` is a path, an http(s) URL, a base64 string or ``data:`` URI, bytes, an H x W x 3
     RGB uint8 array or a PIL image; images and videos (animated GIFs too) are told apart by
-    content. Faces scoring below ``confidence`` are dropped from the renderings but kept (down to
-    ``floor``) so that ``result.filter(confidence=...)`` never needs the model again. ``crops``
-    writes one JPEG per face into ``crops_dir`` (default: a new folder under the facekit cache).
+    content. The options (:class:`~facekit.options.DetectOptions`, or its fields as keywords):
 
-    Videos: ``num_frames`` frames spread evenly over the duration are analysed (each reached by
-    seeking; ``snap_to_keyframes`` moves them to the nearest keyframes, faster but inexact), or
-    every frame with ``every_frame``, streamed with a progress bar (``progress``: None shows it
-    when interactive). ``frames`` names the exact frame indices to analyse instead (for callers
-    that cache frames, such as the FrameExplorer widget). Faces are tracked across the analysed frames.
-
-    Speed: ``precision`` "auto", "int8" or "fp32" (default ``FACEKIT_PRECISION``, else auto: int8
-    for the default model, FP32 for others) and ``aspect``
-    "square" (InsightFace's 640 x 640 letterbox) or "native" (an input of the picture's own
-    shape; default ``FACEKIT_ASPECT``, else square) pick a model variant derived locally from the original
-    (:mod:`facekit.variants`); ``threads`` and ``spinning`` (onnxruntime's busy-waiting; default
-    ``FACEKIT_THREADS``, ``FACEKIT_SPINNING``) tune the session.
+    - ``confidence`` (0.5): faces scoring below it are dropped from the renderings but kept down
+      to ``floor`` (0.05), so ``result.filter(confidence=...)`` never needs the model again.
+    - videos: ``num_frames`` (5) frames spread evenly over the duration, each reached by seeking
+      (``snap_to_keyframes`` moves them to keyframes: faster, inexact); or ``every_frame``,
+      streamed with a progress bar (``progress``: None shows it when interactive; Ctrl-C stops
+      and keeps the frames done); or ``frames``, exact frame indices. Give one of the three.
+    - ``single_face``: only the largest face per frame. ``crops``: one JPEG per face into
+      ``crops_dir`` (default: a new folder under the facekit cache).
+    - ``model``, ``precision`` ("auto", "int8", "fp32"), ``aspect`` ("square", "native"),
+      ``threads``, ``spinning``: which detector and how it runs (defaults from ``FACEKIT_*``).
+    - ``limits``: a :class:`~facekit.Limits` (default from ``FACEKIT_*``).
     """
-    _check_options(confidence, num_frames, floor)
-    limits = limits or Limits.from_env()
+    opts = DetectOptions.of(options, **changes)
+    limits = opts.resolved_limits()
     started = time.perf_counter()
-    resolved, variant, aspect = resolve_variant(model, precision, aspect)
-    detector = Detector.load(variant.path, threads, spinning, aspect)
+    resolved, variant, aspect = resolve_variant(opts.model, opts.precision, opts.aspect)
+    detector = Detector.load(variant.path, opts.threads, opts.spinning, aspect)
     loaded = read_source(source, limits)
     read_done = time.perf_counter()
     media = picture_from_pixels(loaded.pixels, limits) if loaded.pixels is not None else decode(loaded.data, limits)
     decoded = time.perf_counter()
-    floor = min(floor, confidence)
+    floor = min(opts.floor, opts.confidence)
     crop = None
-    if crops:
-        directory = Path(crops_dir) if crops_dir is not None else models.home() / "crops" / uuid.uuid4().hex
+    if opts.crops:
+        directory = opts.crops_dir if opts.crops_dir is not None else models.home() / "crops" / uuid.uuid4().hex
         stem = Path(loaded.description).stem if loaded.data is not None else "face"
-        crop = _Crops(directory, stem, confidence)
+        crop = _Crops(directory, stem, opts.confidence)
     if isinstance(media, Video):
-        if frames is not None:
-            indices = _checked_frames(frames, media.frame_count)
+        if opts.frames is not None:
+            indices = _checked_frames(opts.frames, media.frame_count)
         else:
-            indices = None if every_frame else media.sample_indices(num_frames, snap=snap_to_keyframes)
-        show = _interactive() if progress is None else progress
+            indices = None if opts.every_frame else media.sample_indices(opts.sample_count, snap=opts.snap_to_keyframes)
+        show = _interactive() if opts.progress is None else opts.progress
         candidates, frames, picture, seen = _analyse_video(media, indices, detector, floor, crop, show)
     else:
-        if frames is not None:
-            _checked_frames(frames, 1)
+        if opts.frames is not None:
+            _checked_frames(opts.frames, 1)
         candidates, frames, picture, seen = _analyse_picture(media, detector, floor, crop)
     timings = seen.pop("timings_ms")
-    meta = {
-        "source": loaded.description,
+    meta = RunMeta(
+        source=loaded.description,
         **seen,
-        "model": resolved.name,
-        "model_sha256": resolved.sha256,
-        "model_source": resolved.source,
-        "precision": variant.precision,
-        "aspect": aspect,
-        "variant": variant.kind,
-        "variant_sha256": variant.sha256,
-        "input_size": list(detector.input_size_for(seen["width"], seen["height"])),
-        "providers": detector.providers,
-        "threads": detector.threads,
-        "spinning": detector.spinning,
-        "facekit": __version__,
-        "timings_ms": {
+        model=resolved.name,
+        model_sha256=resolved.sha256,
+        model_source=resolved.source,
+        precision=variant.precision,
+        aspect=aspect,
+        variant=variant.kind,
+        variant_sha256=variant.sha256,
+        input_size=tuple(detector.input_size_for(seen["width"], seen["height"])),
+        providers=tuple(detector.providers),
+        threads=detector.threads,
+        spinning=detector.spinning,
+        facekit=__version__,
+        timings_ms={
             "read": _ms(started, read_done),
             "decode" if isinstance(media, Picture) else "index": _ms(read_done, decoded),
             **timings,
             "total": _ms(started, time.perf_counter()),
         },
-    }
-    return Result(
-        candidates, frames, meta, confidence=confidence, single_face=single_face, floor=floor, picture=picture
+    )
+    table = FaceTable.build(candidates, frames)
+    return Result.from_table(
+        table, meta, confidence=opts.confidence, single_face=opts.single_face, floor=floor, picture=picture
     )
 
 
@@ -141,44 +121,28 @@ def resolve_variant(
     """The model, the variant of it that runs and the input aspect, once the arguments, the
     FACEKIT_PRECISION / FACEKIT_ASPECT settings and "auto" have been applied (batches key on it)."""
     resolved = models.resolve(model)
-    precision = _setting(precision, "FACEKIT_PRECISION", DEFAULT_PRECISION, ("auto", *variants.PRECISIONS), "precision")
-    precision = variants.auto_precision(resolved) if precision == "auto" else precision
-    aspect = _setting(aspect, "FACEKIT_ASPECT", DEFAULT_ASPECT, ASPECTS, "aspect")
-    return resolved, variants.choose(resolved, precision, aspect), aspect
+    chosen = DetectOptions.of(
+        precision=precision or setting("PRECISION") or DEFAULT_PRECISION,
+        aspect=aspect or setting("ASPECT") or DEFAULT_ASPECT,
+    )
+    assert chosen.precision is not None and chosen.aspect is not None  # set just above
+    precision = variants.auto_precision(resolved) if chosen.precision == "auto" else chosen.precision
+    return resolved, variants.choose(resolved, precision, chosen.aspect), chosen.aspect
 
 
 def _ms(start: float, end: float) -> float:
     return round((end - start) * 1e3, 3)
 
 
-def _setting(value: str | None, env: str, default: str, allowed: Sequence[str], name: str) -> str:
-    """``value``, else the ``env`` variable, else ``default``; refused unless one of ``allowed``."""
-    chosen = value if value is not None else (os.environ.get(env) or default)
-    if chosen not in allowed:
-        source = name if value is not None else env
-        raise InvalidInputError(f"{source} must be one of {', '.join(allowed)}, got {chosen!r}")
-    return chosen
-
-
-def _check_options(confidence: float, num_frames: int, floor: float) -> None:
-    if not isinstance(confidence, (int, float)) or not 0.0 <= confidence <= 1.0:
-        raise InvalidInputError(f"confidence must be a number between 0 and 1, got {confidence!r}")
-    if not isinstance(num_frames, int) or isinstance(num_frames, bool) or not 1 <= num_frames <= 100:
-        raise InvalidInputError(f"num_frames must be an integer from 1 to 100, got {num_frames!r}")
-    if not 0.0 < floor <= 1.0:
-        raise InvalidInputError(f"floor must be in (0, 1], got {floor!r}")
-
-
-def _checked_frames(frames: Sequence[int], frame_count: int) -> list[int]:
-    """``frames`` as sorted indices, refused unless they are distinct integers within ``frame_count``."""
-    given = list(frames)
-    integers = all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in given)
-    indices = sorted({int(i) for i in given}) if integers else []
-    if not indices or len(indices) != len(given) or indices[0] < 0 or indices[-1] >= frame_count:
+def _checked_frames(frames: tuple[int, ...], frame_count: int) -> list[int]:
+    """``frames`` (sorted, distinct, validated by DetectOptions), refused if any is past the last frame."""
+    outside = [i for i in frames if i >= frame_count]
+    if outside:
         raise InvalidInputError(
-            f"frames must be distinct integer indices from 0 to {frame_count - 1}, got {given[:10]!r}"
+            f"frame index {outside[0]} is outside the {frame_count} frame(s) (0 to {frame_count - 1})"
+            + (f"; {len(outside)} indices in all are outside" if len(outside) > 1 else "")
         )
-    return indices
+    return list(frames)
 
 
 @dataclass(frozen=True)
