@@ -1,11 +1,22 @@
 """Track ids and ``removed`` boxes across the analysed frames of a result.
 
-Pure table-in, table-out: each track predicts where its face is at the next analysed frame from
-its own velocity (constant-velocity model, in seconds, so sparse samples far apart are predicted
-as well as neighbouring frames; new faces start with the common velocity of the others), the
-common motion of all faces (a camera pan) corrects the predictions, and an optimal assignment (``scipy.optimize.linear_sum_assignment``) pairs
-predictions and detections within a gate. Tracks survive a few missed frames; faces that match
-nothing (after a cut, say) start new tracks.
+Pure table-in, table-out, in three passes, every rule in seconds so that it holds alike for five
+sampled frames and for every frame of a video:
+
+1. Shots: analysed frames are split where the frame signature jumps (:mod:`facekit.cuts`); no
+   track crosses a cut.
+2. Online, frame by frame within a shot: each track predicts where its face is (constant
+   velocity in pixels per second; new faces start with the common velocity of the others), the
+   common motion of all faces (a camera pan) corrects the predictions, and an optimal assignment
+   (``scipy.optimize.linear_sum_assignment``) pairs predictions and detections within a gate of
+   place, size and appearance (:mod:`facekit.appearance`). A track unmatched for up to
+   ``patience`` seconds is still looked for.
+3. Offline, since facekit has seen the whole video: fragments of one person within a shot (same
+   place, or same appearance, never overlapping in time) are joined into one id.
+
+``removed`` then lists the last box of a track at the first analysed frame after each of its
+visits ends; a visit ends where the track is absent for more than ``patience`` seconds, or for
+good. A face missing for a moment is one track with a gap, not a removal.
 """
 
 from __future__ import annotations
@@ -15,95 +26,172 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .appearance import feature_distances
+from .cuts import CUT_THRESHOLD, shots
+from .errors import InvalidInputError
+from .geometry import centres
 from .table import BOX_COLUMNS, REMOVED_DTYPES, empty, typed
 
-GATE = 1.5
-"""Largest distance between a predicted and a detected face centre, in face sizes, for a match."""
-MAX_SCALE = 2.0
-"""Largest change of a face's size between two analysed frames for a match."""
-MAX_MISSES = 5
-"""Analysed frames a track may go unmatched and still continue when its face comes back."""
-SMOOTHING = 0.5
-"""Weight of the newest measurement in a track's velocity."""
-CONSENSUS = 3
-"""Fewest faces that must move together before their common motion counts as a camera move."""
-TOLERANCE = 0.5
-"""Distance, in face sizes, within which a shifted prediction explains a detection."""
-_MAX_CANDIDATES = 128
+__all__ = ["TrackingSettings", "assign_tracks"]
+
 _NO_MATCH = 1e6
+_MAX_CANDIDATES = 128
 
 
-def assign_tracks(faces: pd.DataFrame, frames: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Give each face a track id and list, per frame, the last boxes of tracks that vanished.
+@dataclass(frozen=True)
+class TrackingSettings:
+    """Every limit of the tracker; times in seconds (frame indices where a video has no timestamps)."""
 
-    ``faces`` holds one row per kept face (columns frame, x, y, w, h, score), sorted by frame
-    and then by position in the frame; ``frames`` lists the analysed frames in order. A single
-    picture has no motion to follow, so each of its faces is a track of its own. ``removed``
-    lists, at each frame, the last box of every track present in the previous analysed frame
-    and absent from this one (frame, track_id, x, y, w, h).
+    patience: float = 1.0
+    """Longest absence of a face that keeps its track going without a ``removed`` entry."""
+    relink: float = 10.0
+    """Longest gap between two fragments of a track (same shot) that offline re-linking may join."""
+    gate: float = 1.5
+    """Largest distance between a predicted and a detected face centre, in face sizes, for a match."""
+    max_scale: float = 2.0
+    """Largest change of a face's size between two sightings for a match."""
+    appearance_gate: float = 0.9
+    """Largest appearance distance (:func:`facekit.appearance.feature_distances`) for a match."""
+    same_appearance: float = 0.35
+    """Appearance distance under which two fragments anywhere in a shot are taken to be one face."""
+    appearance_weight: float = 1.0
+    """Weight of appearance distance against place (face sizes) in the cost of a match."""
+    cut_threshold: float = CUT_THRESHOLD
+    """Frame signature distance above which two analysed frames are in different shots."""
+    smoothing: float = 0.5
+    """Weight of the newest measurement in a track's velocity."""
+    consensus: int = 3
+    """Fewest faces that must move together before their common motion counts as a camera move."""
+    tolerance: float = 0.5
+    """Distance, in face sizes, within which a shifted prediction explains a detection."""
+
+    def __post_init__(self) -> None:
+        for name in ("patience", "relink", "gate", "appearance_gate", "same_appearance", "cut_threshold", "tolerance"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value >= 0:
+                raise InvalidInputError(f"TrackingSettings.{name} must be a number >= 0, got {value!r}")
+        if not self.max_scale >= 1.0 or not 0.0 < self.smoothing <= 1.0 or self.consensus < 1:
+            raise InvalidInputError("TrackingSettings: max_scale >= 1, 0 < smoothing <= 1 and consensus >= 1")
+
+
+def assign_tracks(
+    faces: pd.DataFrame,
+    frames: pd.DataFrame,
+    *,
+    features: np.ndarray | None = None,
+    signatures: np.ndarray | None = None,
+    settings: TrackingSettings | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Give each face a track id and list the last box of each track at the first frame after it left.
+
+    ``faces`` holds one row per kept face (columns frame, x, y, w, h), sorted by frame; ``frames``
+    lists the analysed frames (frame, time) in order. ``features`` (one appearance descriptor per
+    face row, NaN rows unknown) and ``signatures`` (one per analysed frame, for cuts) are optional:
+    without them tracking relies on motion and time alone. A single picture has no motion to
+    follow, so each of its faces is a track of its own. Returns the ids (numbered in order of first
+    appearance) and ``removed`` (frame, track_id, x, y, w, h).
     """
+    settings = settings or TrackingSettings()
+    features = _checked(features, len(faces), "features", "faces")
+    signatures = _checked(signatures, len(frames), "signatures", "frames")
     if len(frames) <= 1:
         track_ids = faces.groupby("frame", sort=False).cumcount().to_numpy(np.int64)
         return track_ids, empty(REMOVED_DTYPES)
     boxes = faces[BOX_COLUMNS].to_numpy(np.float64)
-    rows_by_frame = faces.groupby("frame", sort=False).indices
-    track_ids = np.full(len(faces), -1, dtype=np.int64)
-    tracker = _Tracker()
-    removed: list[tuple] = []
-    for frame, clock in zip(frames["frame"].tolist(), _clock(frames)):
-        rows = rows_by_frame.get(frame, np.empty(0, np.int64))
-        ids, gone = tracker.step(boxes[rows], clock)
-        track_ids[rows] = ids
-        removed.extend((frame, track_id, *box) for track_id, box in gone)
-    table = pd.DataFrame(removed, columns=list(REMOVED_DTYPES)) if removed else empty(REMOVED_DTYPES)
-    return track_ids, typed(table, REMOVED_DTYPES)
+    clock = _clock(frames)
+    shot = shots(signatures, len(frames), settings.cut_threshold)
+    position = np.searchsorted(frames["frame"].to_numpy(), faces["frame"].to_numpy())
+    if len(faces) and not (frames["frame"].to_numpy()[np.minimum(position, len(frames) - 1)] == faces["frame"]).all():
+        raise InvalidInputError("every face's frame must be one of the analysed frames")
+    pieces = _online(boxes, features, position, clock, shot, settings)
+    track_ids = _relink(pieces, boxes, features, position, clock, shot, settings)
+    return track_ids, _removed(track_ids, boxes, position, frames["frame"].to_numpy(), clock, settings.patience)
+
+
+def _checked(values: np.ndarray | None, rows: int, name: str, table: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or len(array) != rows:
+        raise InvalidInputError(f"{name} must have one row per row of {table} ({rows}), got shape {array.shape}")
+    return array
 
 
 def _clock(frames: pd.DataFrame) -> np.ndarray:
-    """Seconds of each analysed frame; frame indices where any time is missing (then in frames, not s)."""
+    """Seconds of each analysed frame; frame indices where any time is missing."""
     times = frames["time"].to_numpy(np.float64)
     return frames["frame"].to_numpy(np.float64) if np.isnan(times).any() else times
 
 
+def _online(
+    boxes: np.ndarray,
+    features: np.ndarray | None,
+    position: np.ndarray,
+    clock: np.ndarray,
+    shot: np.ndarray,
+    settings: TrackingSettings,
+) -> np.ndarray:
+    """Fragment id of each face: frame-by-frame association within each shot."""
+    starts = np.searchsorted(position, np.arange(len(clock) + 1))
+    ids = np.full(len(boxes), -1, dtype=np.int64)
+    tracker = _Tracker(settings)
+    for index, now in enumerate(clock):
+        if index and shot[index] != shot[index - 1]:
+            tracker = _Tracker(settings, next_id=tracker.next_id)  # a cut ends every track
+        rows = np.arange(starts[index], starts[index + 1])
+        ids[rows] = tracker.step(boxes[rows], None if features is None else features[rows], float(now))
+    return ids
+
+
 @dataclass
 class _Tracker:
-    """The live tracks: last box, velocity of the centre, time last seen, frames missed since."""
+    """The live tracks: last box, centre velocity, appearance, time last seen, whether seen last frame."""
 
+    settings: TrackingSettings
+    next_id: int = 0
     boxes: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
     velocity: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    looks: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     seen: np.ndarray = field(default_factory=lambda: np.empty(0))
-    misses: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    fresh: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    next_id: int = 0
 
-    def step(self, detections: np.ndarray, clock: float) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
-        """Match one frame's boxes to the tracks; returns their ids and the (id, last box) of tracks just lost."""
+    def step(self, detections: np.ndarray, looks: np.ndarray | None, clock: float) -> np.ndarray:
+        """Match one frame's boxes to the live tracks; returns their ids."""
+        s = self.settings
+        alive = self.fresh | (clock - self.seen <= s.patience)  # seen in the last analysed frame, or lately
+        self._keep(alive)
+        if looks is None:
+            looks = np.full((len(detections), self.looks.shape[1] or 1), np.nan)
+        if self.looks.shape[1] != looks.shape[1]:
+            self.looks = np.full((len(self.ids), looks.shape[1]), np.nan)
         predicted = self._predict(clock)
-        predicted[:, :2] += _common_shift(predicted, detections)
-        pairs = _match(predicted, detections)
+        predicted[:, :2] += _common_shift(predicted, detections, s)
+        pairs = _match(predicted, detections, feature_distances(self.looks, looks), s)
         ids = np.full(len(detections), -1, dtype=np.int64)
         matched = np.zeros(len(self.ids), dtype=bool)
         for track, det in pairs:
             ids[det] = self.ids[track]
             matched[track] = True
-            self._update(track, detections[det], clock)
+            self._update(track, detections[det], looks[det], clock)
         moving = self.velocity[matched & ~np.isnan(self.velocity).any(axis=1)]
-        drift = np.median(moving, axis=0) if len(moving) >= CONSENSUS else np.full(2, np.nan)
-        lost = [(int(self.ids[t]), self.boxes[t].copy()) for t in np.flatnonzero(~matched & (self.misses == 0))]
-        self.misses[~matched] += 1
-        keep = self.misses <= MAX_MISSES
-        self.boxes, self.velocity, self.seen, self.misses, self.ids = (
-            a[keep] for a in (self.boxes, self.velocity, self.seen, self.misses, self.ids)
+        drift = np.median(moving, axis=0) if len(moving) >= s.consensus else np.full(2, np.nan)
+        self.fresh = matched
+        new = np.flatnonzero(ids < 0)
+        ids[new] = np.arange(self.next_id, self.next_id + len(new))
+        self.next_id += len(new)
+        self.boxes = np.vstack([self.boxes, detections[new]])
+        self.velocity = np.vstack([self.velocity, np.tile(drift, (len(new), 1))])  # new faces move with the camera
+        self.looks = np.vstack([self.looks, looks[new]])
+        self.seen = np.concatenate([self.seen, np.full(len(new), clock)])
+        self.fresh = np.concatenate([self.fresh, np.ones(len(new), bool)])
+        self.ids = np.concatenate([self.ids, ids[new]])
+        return ids
+
+    def _keep(self, alive: np.ndarray) -> None:
+        self.boxes, self.velocity, self.looks, self.seen, self.fresh, self.ids = (
+            a[alive] for a in (self.boxes, self.velocity, self.looks, self.seen, self.fresh, self.ids)
         )
-        fresh = np.flatnonzero(ids < 0)
-        ids[fresh] = np.arange(self.next_id, self.next_id + len(fresh))
-        self.next_id += len(fresh)
-        self.boxes = np.vstack([self.boxes, detections[fresh]])
-        self.velocity = np.vstack([self.velocity, np.tile(drift, (len(fresh), 1))])  # new faces move with the camera
-        self.seen = np.concatenate([self.seen, np.full(len(fresh), clock)])
-        self.misses = np.concatenate([self.misses, np.zeros(len(fresh), np.int64)])
-        self.ids = np.concatenate([self.ids, ids[fresh]])
-        return ids, lost
 
     def _predict(self, clock: float) -> np.ndarray:
         """Each track's box moved by its velocity to ``clock`` (unmoved while its velocity is unknown)."""
@@ -111,34 +199,40 @@ class _Tracker:
         moved[:, :2] += np.nan_to_num(self.velocity) * (clock - self.seen)[:, None]
         return moved
 
-    def _update(self, track: int, box: np.ndarray, clock: float) -> None:
+    def _update(self, track: int, box: np.ndarray, look: np.ndarray, clock: float) -> None:
         elapsed = clock - self.seen[track]
         if elapsed > 0:
-            measured = (_centres(box[None])[0] - _centres(self.boxes[track][None])[0]) / elapsed
+            measured = (centres(box)[0] - centres(self.boxes[track])[0]) / elapsed
             old = self.velocity[track]
-            self.velocity[track] = measured if np.isnan(old).any() else SMOOTHING * measured + (1 - SMOOTHING) * old
+            w = self.settings.smoothing
+            self.velocity[track] = measured if np.isnan(old).any() else w * measured + (1 - w) * old
+        if not np.isnan(look).any():
+            old_look = self.looks[track]
+            self.looks[track] = look if np.isnan(old_look).any() else 0.5 * (look + old_look)
         self.boxes[track] = box
         self.seen[track] = clock
-        self.misses[track] = 0
 
 
-def _centres(boxes: np.ndarray) -> np.ndarray:
-    return boxes[:, :2] + boxes[:, 2:] / 2
+def _sizes(boxes: np.ndarray) -> np.ndarray:
+    return np.sqrt(boxes[:, 2] * boxes[:, 3])
 
 
-def _common_shift(predicted: np.ndarray, detections: np.ndarray) -> np.ndarray:
+def _common_shift(predicted: np.ndarray, detections: np.ndarray, s: TrackingSettings) -> np.ndarray:
     """The translation that moves the most predicted faces onto detected ones (a camera pan between
-    sparse samples); zero unless at least ``CONSENSUS`` faces and half of them agree on it."""
-    needed = max(CONSENSUS, 0.5 * min(len(predicted), len(detections)))
+    sparse samples); zero unless at least ``consensus`` faces and half of them agree on it, and
+    ``consensus`` more than without a shift (a row of faces shifted by one place is no pan)."""
+    needed = max(s.consensus, 0.5 * min(len(predicted), len(detections)))
     if min(len(predicted), len(detections)) < needed:
         return np.zeros(2)
-    size = np.sqrt(predicted[:, 2] * predicted[:, 3])[:, None]
-    offsets = _centres(detections)[None, :, :] - _centres(predicted)[:, None, :]  # tracks x detections x 2
-    compatible = np.abs(np.log(np.sqrt(detections[:, 2] * detections[:, 3])[None, :] / size)) <= np.log(MAX_SCALE)
+    size = _sizes(predicted)[:, None]
+    offsets = centres(detections)[None, :, :] - centres(predicted)[:, None, :]  # tracks x detections x 2
+    compatible = np.abs(np.log(_sizes(detections)[None, :] / size)) <= np.log(s.max_scale)
+    still = ((np.linalg.norm(offsets, axis=2) / size < s.tolerance) & compatible).any(axis=1).sum()
+    needed = max(needed, still + s.consensus)  # a shift must explain clearly more faces than none does
     candidates = offsets[compatible]
     if len(candidates) > _MAX_CANDIDATES:
         candidates = candidates[np.linspace(0, len(candidates) - 1, _MAX_CANDIDATES).astype(np.int64)]
-    near = np.linalg.norm(offsets[None] - candidates[:, None, None, :], axis=3) / size[None] < TOLERANCE
+    near = np.linalg.norm(offsets[None] - candidates[:, None, None, :], axis=3) / size[None] < s.tolerance
     near &= compatible[None]
     explained = near.any(axis=2).sum(axis=1)
     if len(candidates) == 0 or explained.max() < needed:
@@ -148,17 +242,112 @@ def _common_shift(predicted: np.ndarray, detections: np.ndarray) -> np.ndarray:
     return np.median(offsets[near[chosen]], axis=0)
 
 
-def _match(predicted: np.ndarray, detections: np.ndarray) -> np.ndarray:
-    """Optimal (track, detection) pairs within the gate; cost: centre distance in face sizes plus size change."""
+def _match(predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, s: TrackingSettings) -> np.ndarray:
+    """Optimal (track, detection) pairs within the gates; cost: centre distance in face sizes, size
+    change and appearance distance (where both are known)."""
     if len(predicted) == 0 or len(detections) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    size = np.sqrt(predicted[:, 2] * predicted[:, 3])[:, None]
-    distance = np.linalg.norm(_centres(predicted)[:, None, :] - _centres(detections)[None, :, :], axis=2) / size
-    scale = np.abs(np.log(np.sqrt(detections[:, 2] * detections[:, 3])[None, :] / size))
-    cost = distance + scale
-    cost[(distance > GATE) | (scale > np.log(MAX_SCALE))] = _NO_MATCH
+    size = _sizes(predicted)[:, None]
+    distance = np.linalg.norm(centres(predicted)[:, None, :] - centres(detections)[None, :, :], axis=2) / size
+    scale = np.abs(np.log(_sizes(detections)[None, :] / size))
+    unlike = np.nan_to_num(looks, nan=0.0)
+    cost = distance + scale + s.appearance_weight * unlike
+    cost[(distance > s.gate) | (scale > np.log(s.max_scale)) | (unlike > s.appearance_gate)] = _NO_MATCH
     from scipy.optimize import linear_sum_assignment  # deferred: SciPy costs ~0.3 s at `import facekit`
 
     tracks, dets = linear_sum_assignment(cost)
     good = cost[tracks, dets] < _NO_MATCH
     return np.column_stack([tracks[good], dets[good]]).astype(np.int64)
+
+
+def _relink(
+    pieces: np.ndarray,
+    boxes: np.ndarray,
+    features: np.ndarray | None,
+    position: np.ndarray,
+    clock: np.ndarray,
+    shot: np.ndarray,
+    s: TrackingSettings,
+) -> np.ndarray:
+    """Final ids: fragments joined into chains (same shot, one after the other, same place or same
+    appearance), cheapest joins first, numbered by first appearance."""
+    count = int(pieces.max()) + 1 if len(pieces) else 0
+    if count == 0:
+        return pieces
+    order = np.lexsort((position, pieces))  # rows of each fragment, in time
+    first_row = np.full(count, -1, np.int64)
+    last_row = np.full(count, -1, np.int64)
+    first_row[pieces[order[::-1]]] = order[::-1]
+    last_row[pieces[order]] = order
+    start, end = clock[position[first_row]], clock[position[last_row]]
+    piece_shot = shot[position[first_row]]
+    looks = _mean_looks(pieces, features, count)
+    joins: list[tuple[float, int, int]] = []
+    by_start = np.argsort(start, kind="stable")
+    sorted_start = start[by_start]
+    for a in range(count):
+        lo, hi = np.searchsorted(sorted_start, [end[a], end[a] + s.relink], side="right")
+        later = by_start[lo:hi]
+        later = later[(piece_shot[later] == piece_shot[a]) & (start[later] > end[a])]
+        if not len(later):
+            continue
+        last, firsts = boxes[last_row[a]][None], boxes[first_row[later]]
+        distance = np.linalg.norm(centres(firsts) - centres(last), axis=1) / _sizes(last)[0]
+        scale = np.abs(np.log(_sizes(firsts) / _sizes(last)[0]))
+        unlike = feature_distances(looks[a], looks[later])[0]
+        near = (distance <= s.gate) & (scale <= np.log(s.max_scale)) & ~(unlike > s.appearance_gate)
+        alike = unlike <= s.same_appearance
+        for b, d, u, ok in zip(later, distance, unlike, near | alike):
+            if ok:
+                joins.append((float(u if np.isfinite(u) else d), a, int(b)))
+    successor = np.full(count, -1, np.int64)
+    predecessor = np.full(count, -1, np.int64)
+    for _, a, b in sorted(joins):
+        if successor[a] < 0 and predecessor[b] < 0:
+            successor[a], predecessor[b] = b, a
+    root = np.arange(count)
+    for head in np.flatnonzero(predecessor < 0):
+        link = successor[head]
+        while link >= 0:
+            root[link] = head
+            link = successor[link]
+    chains = root[pieces]
+    _, first_seen = np.unique(chains, return_index=True)
+    rank = np.empty(count, np.int64)
+    rank[np.unique(chains)[np.argsort(first_seen, kind="stable")]] = np.arange(len(first_seen))
+    return rank[chains]
+
+
+def _mean_looks(pieces: np.ndarray, features: np.ndarray | None, count: int) -> np.ndarray:
+    """Mean appearance descriptor of each fragment over its known rows (NaN if none)."""
+    if features is None:
+        return np.full((count, 1), np.nan)
+    known = ~np.isnan(features).any(axis=1)
+    sums = np.zeros((count, features.shape[1]))
+    np.add.at(sums, pieces[known], features[known])
+    n = np.bincount(pieces[known], minlength=count).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / n[:, None]
+
+
+def _removed(
+    track_ids: np.ndarray,
+    boxes: np.ndarray,
+    position: np.ndarray,
+    frame_index: np.ndarray,
+    clock: np.ndarray,
+    patience: float,
+) -> pd.DataFrame:
+    """The last box of each visit of each track, at the first analysed frame after the visit ends:
+    where the track is absent from the next analysed frame and not back within ``patience`` seconds."""
+    order = np.lexsort((position, track_ids))
+    ids, where = track_ids[order], position[order]
+    same_next = np.append(ids[1:] == ids[:-1], False)
+    following = np.where(same_next, np.append(where[1:], 0), len(clock))
+    resumes = np.where(same_next, clock[following.clip(max=len(clock) - 1)], np.inf)
+    ends = (following > where + 1) & (resumes - clock[where] > patience)
+    ends &= where + 1 < len(clock)
+    rows = order[ends]
+    table = pd.DataFrame({"frame": frame_index[where[ends] + 1], "track_id": track_ids[rows]})
+    table[BOX_COLUMNS] = boxes[rows]
+    return typed(table.sort_values(["frame", "track_id"], kind="stable"), REMOVED_DTYPES)

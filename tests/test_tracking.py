@@ -1,11 +1,13 @@
-"""The tracker on tables whose true tracks are known: motion, gaps, misses, cuts, pans and ``removed``."""
+"""The tracker on tables whose true tracks are known: motion, gaps, cuts, appearance, pans and ``removed``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from facekit.tracking import MAX_MISSES, assign_tracks
+from facekit.errors import InvalidInputError
+from facekit.tracking import TrackingSettings, assign_tracks
 
 
 def _table(frames: list[int], boxes: dict[int, list[tuple[str, tuple[float, float, float, float]]]], fps: float = 10.0):
@@ -43,7 +45,9 @@ def test_crossing_faces_keep_their_ids_by_motion():
 
 def test_sparse_samples_of_a_pan_keep_ids():
     """A crowd in rows panned by ~2.5 face sizes between samples: the common motion is recovered."""
-    grid = [(label, (60.0 * i + (i % 2) * 9, 40.0 + 70.0 * (i % 3), 30.0, 36.0)) for i, label in enumerate("abcdefghij")]
+    grid = [
+        (label, (60.0 * i + (i % 2) * 9, 40.0 + 70.0 * (i % 3), 30.0, 36.0)) for i, label in enumerate("abcdefghij")
+    ]
     frames = [0, 8, 16, 24]
     boxes = {f: [(lab, (x - 9.5 * f, y, w, h)) for lab, (x, y, w, h) in grid] for f in frames}
     faces, table, truth = _table(frames, boxes)
@@ -51,45 +55,128 @@ def test_sparse_samples_of_a_pan_keep_ids():
     _assert_same_partition(ids, truth)
 
 
-def test_short_miss_keeps_id_and_removed_lists_last_box():
+def test_short_pause_is_one_track_without_removed():
+    """A face missing for 0.3 s (within the 1 s patience) keeps its id and is not removed."""
     frames = list(range(8))
-    boxes = {f: [("a", (100 + 2 * f, 100, 40, 40))] for f in frames if f not in (3, 4)}
+    boxes = {f: [("a", (100 + 2 * f, 100, 40, 40))] for f in frames if f not in (3, 4, 5)}
     for f in frames:
         boxes.setdefault(f, []).append(("b", (300, 100, 40, 40)))
     faces, table, truth = _table(frames, boxes)
     ids, removed = assign_tracks(faces, table)
     _assert_same_partition(ids, truth)
-    a_id = ids[truth.index("a")]
-    assert removed["frame"].tolist() == [3]  # only at the first frame without it, not again at 4
-    assert removed["track_id"].tolist() == [a_id]
-    assert removed[["x", "y", "w", "h"]].iloc[0].tolist() == [104.0, 100.0, 40.0, 40.0]
+    assert removed.empty
 
 
-def test_long_absence_and_cut_give_new_ids():
-    frames = list(range(20))
-    before = {f: [("a", (100, 100, 40, 40)), ("b", (300, 120, 40, 40))] for f in range(5)}
-    after = {f: [("c", (500, 300, 60, 60)), ("d", (20, 320, 60, 60))] for f in range(5, 10)}
-    back = {f: [("a2", (100, 100, 40, 40))] for f in range(10 + MAX_MISSES, 20)}
-    faces, table, truth = _table(frames, {**before, **after, **back})
-    ids, removed = assign_tracks(faces, table)
-    _assert_same_partition(ids, truth)
-    assert sorted(removed.loc[removed["frame"] == 5, "track_id"].tolist()) == sorted({ids[0], ids[1]})
-    assert sorted(removed.loc[removed["frame"] == 10, "track_id"].tolist()) == sorted({ids[truth.index("c")], ids[truth.index("d")]})
-
-
-def test_removed_is_previous_minus_current_in_every_frame():
-    rng = np.random.default_rng(0)
-    frames = list(range(30))
-    boxes = {f: [(k, (80.0 * i + f, 50.0, 30.0, 30.0)) for i, k in enumerate("abcdef") if rng.random() > 0.3] for f in frames}
+def test_long_absence_at_the_same_place_is_one_track_removed_once_per_visit():
+    """Away for 2 s (beyond patience) then back where it was: one id (re-linked), removed when it left."""
+    frames = list(range(40))
+    boxes = {f: [("a", (100.0, 100.0, 40.0, 40.0))] for f in frames if not 10 <= f < 30}
     faces, table, truth = _table(frames, boxes)
     ids, removed = assign_tracks(faces, table)
+    _assert_same_partition(ids, truth)
+    assert removed["frame"].tolist() == [10] and removed["track_id"].tolist() == [0]
+    assert removed[["x", "y", "w", "h"]].iloc[0].tolist() == [100.0, 100.0, 40.0, 40.0]
+
+
+def test_patience_is_in_seconds_not_frames():
+    """The same 0.6 s absence is a pause at patience 1 s and a departure at patience 0.5 s, at any fps."""
+    for fps in (10.0, 30.0):
+        gap = round(0.5 * fps)  # frames missing: last seen to back again is 0.6 s at 10 fps
+        frames = list(range(int(3 * fps)))
+        boxes = {f: [("a", (100.0, 100.0, 40.0, 40.0))] for f in frames if not fps <= f < fps + gap}
+        faces, table, truth = _table(frames, boxes, fps=fps)
+        assert assign_tracks(faces, table)[1].empty
+        ids, removed = assign_tracks(faces, table, settings=TrackingSettings(patience=0.3))
+        _assert_same_partition(ids, truth)
+        assert removed["frame"].tolist() == [int(fps)]
+
+
+def _signatures(table: pd.DataFrame, cuts: list[int]) -> np.ndarray:
+    """Frame signatures that jump at each frame of ``cuts`` and stay put in between."""
+    shot = np.searchsorted(cuts, table["frame"].to_numpy(), side="right")
+    return np.eye(8)[shot % 8]
+
+
+def test_no_track_crosses_a_cut_even_at_the_same_place():
+    frames = list(range(20))
+    boxes = {f: [("a" if f < 10 else "b", (100.0, 100.0, 40.0, 40.0))] for f in frames}
+    faces, table, truth = _table(frames, boxes)
+    assert len(set(assign_tracks(faces, table)[0])) == 1  # without signatures nothing tells the two apart
+    ids, removed = assign_tracks(faces, table, signatures=_signatures(table, [10]))
+    _assert_same_partition(ids, truth)
+    assert removed["frame"].tolist() == [10] and removed["track_id"].tolist() == [ids[0]]
+
+
+def test_sampled_frames_across_a_cut_do_not_merge():
+    """The issue's film: a man in the second and third samples, a woman after a cut in the fifth."""
+    frames = [0, 60, 120, 180, 239]
+    boxes = {
+        60: [("man", (200.0, 80.0, 60.0, 60.0))],
+        120: [("man", (210.0, 82.0, 60.0, 60.0))],
+        239: [("woman", (220.0, 90.0, 62.0, 62.0))],
+    }
+    faces, table, truth = _table(frames, boxes, fps=24.0)
+    ids, removed = assign_tracks(faces, table, signatures=_signatures(table, [200]))
+    _assert_same_partition(ids, truth)
+    assert removed["frame"].tolist() == [180]
+    ids, _ = assign_tracks(faces, table)  # 2.5 s unseen > patience, close to the place: re-linked by place only
+    assert len(set(ids)) == 1
+
+
+def test_appearance_keeps_two_people_apart_at_one_place():
+    """One face leaves, another that looks different sits down in the same place 2 s later."""
+    frames = list(range(40))
+    boxes = {f: [("a" if f < 10 else "b", (100.0, 100.0, 40.0, 40.0))] for f in frames if not 10 <= f < 30}
+    faces, table, truth = _table(frames, boxes)
+    looks = np.where(np.array(truth)[:, None] == "a", np.eye(32)[0], np.eye(32)[1])
+    ids, removed = assign_tracks(faces, table, features=looks)
+    _assert_same_partition(ids, truth)
+    assert removed["frame"].tolist() == [10]
+    nan_looks = np.full_like(looks, np.nan)
+    assert len(set(assign_tracks(faces, table, features=nan_looks)[0])) == 1  # unknown appearance: place decides
+
+
+def test_same_appearance_relinks_anywhere_in_the_shot():
+    frames = list(range(40))
+    boxes = {
+        f: [("a", (100.0, 100.0, 40.0, 40.0) if f < 10 else (400.0, 200.0, 44.0, 44.0))]
+        for f in frames
+        if not 10 <= f < 30
+    }
+    faces, table, _truth = _table(frames, boxes)
+    ids, _ = assign_tracks(faces, table)
+    assert len(set(ids)) == 2  # far away, appearance unknown: two people
+    ids, _ = assign_tracks(faces, table, features=np.tile(np.eye(32)[3], (len(faces), 1)))
+    assert len(set(ids)) == 1
+
+
+def test_removed_rule_on_random_presence():
+    """Each track is listed at the first analysed frame after it went, unless back within the patience."""
+    rng = np.random.default_rng(0)
+    frames = list(range(60))
+    boxes = {
+        f: [(k, (80.0 * i + f, 50.0, 30.0, 30.0)) for i, k in enumerate("abcdef") if rng.random() > 0.3] for f in frames
+    }
+    faces, table, truth = _table(frames, boxes)
+    settings = TrackingSettings(patience=0.25)
+    ids, removed = assign_tracks(faces, table, settings=settings)
     faces["track_id"] = ids
-    present = faces.groupby("frame")["track_id"].apply(set).reindex(frames).apply(lambda s: s if isinstance(s, set) else set())
-    for previous, frame in zip(frames, frames[1:]):
-        gone = present[previous] - present[frame]
-        listed = removed.loc[removed["frame"] == frame, "track_id"].tolist()
-        assert sorted(listed) == sorted(gone)
-        for track_id in gone:
-            last = faces[(faces["frame"] == previous) & (faces["track_id"] == track_id)][["x", "y", "w", "h"]]
-            got = removed[(removed["frame"] == frame) & (removed["track_id"] == track_id)][["x", "y", "w", "h"]]
-            assert np.allclose(last.to_numpy(), got.to_numpy())
+    _assert_same_partition(ids, truth)
+    expected = []
+    for track, mine in faces.groupby("track_id"):
+        seen = mine["frame"].tolist()
+        for now, after in zip(seen, [*seen[1:], None]):
+            if now + 1 < len(frames) and (after is None or (after > now + 1 and (after - now) / 10.0 > 0.25)):
+                expected.append((now + 1, track, *mine.loc[mine["frame"] == now, ["x", "y", "w", "h"]].iloc[0]))
+    got = [tuple(row) for row in removed.itertuples(index=False)]
+    assert sorted(got) == sorted(expected) and len(got) > 5
+
+
+def test_bad_settings_and_shapes_are_refused():
+    faces, table, _ = _table([0, 1], {0: [("a", (0, 0, 10, 10))]})
+    with pytest.raises(InvalidInputError, match="patience"):
+        TrackingSettings(patience=-1)
+    with pytest.raises(InvalidInputError, match="features"):
+        assign_tracks(faces, table, features=np.zeros((3, 32)))
+    with pytest.raises(InvalidInputError, match="signatures"):
+        assign_tracks(faces, table, signatures=np.zeros((1, 32)))
