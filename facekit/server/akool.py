@@ -37,8 +37,9 @@ def _detect(body: AkoolRequest, svc: Services, base: str) -> dict[str, Any]:
             media = svc.detection.load(url=body.url)
         else:
             media = svc.detection.load(data=body.img)
-        detected = svc.detection.run(media, num_frames=body.num_frames, single_face=body.single_face,
-                                     crops=body.return_face_url)
+        detected = svc.detection.run(
+            media, num_frames=body.num_frames, single_face=body.single_face, crops=body.return_face_url
+        )
     except LimitExceededError as exc:
         raise ApiError(413, str(exc)) from exc
     except InvalidInputError as exc:
@@ -56,7 +57,11 @@ def _detect(body: AkoolRequest, svc: Services, base: str) -> dict[str, Any]:
 
 for _path in AKOOL_PATHS:
     router.add_api_route(
-        _path, detect_faces, methods=["POST"], response_model=AkoolResponse, summary="Detect faces (Akool)",
+        _path,
+        detect_faces,
+        methods=["POST"],
+        response_model=AkoolResponse,
+        summary="Detect faces (Akool)",
         responses=error_responses(AkoolResponse, 400, 401, 413, 429, 500),
         operation_id="detectFaces" if _path == "/detect_faces" else "detectFacesInterface",
     )

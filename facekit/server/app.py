@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from . import akool, crun, files, magichour
 from .detection import Detection
+from .openapi import document
 from .security import Guard, RateLimiter
 from .services import ApiError, Services, contract_of, error_body
 from .settings import Settings
@@ -29,7 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
     storage = Storage(settings.data_dir, settings.result_ttl)
     detection = Detection(settings, storage)
     store = TaskStore(settings.data_dir / "tasks.sqlite3", settings.result_ttl)
-    runner = TaskRunner(store, storage, detection.run_task, settings.workers)
+    runner = TaskRunner(store, storage, detection.run_task, settings.workers, drain=settings.shutdown_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,24 +42,33 @@ def create_app(settings: Settings) -> FastAPI:
             runner.close()
             store.close()
 
-    app = FastAPI(title="facekit server", version=__version__, lifespan=lifespan,
-                  description="Akool, Magic Hour and CRUN face-detection contracts, answered by the local detector.")
+    app = FastAPI(
+        title="facekit server",
+        version=__version__,
+        lifespan=lifespan,
+        description="Akool, Magic Hour and CRUN face-detection contracts, answered by the local detector.",
+    )
     app.state.services = Services(settings, storage, detection, store, runner)
     for router in (akool.router, magichour.router, crun.router, files.router):
         app.include_router(router)
     _add_error_handlers(app)
+    app.openapi = lambda: document(app, secured=bool(settings.api_keys))  # type: ignore[method-assign]
     if not settings.api_keys:
         log.warning("facekit serve: no API keys configured (FACEKIT_API_KEYS): the server is UNAUTHENTICATED")
     app.add_middleware(
-        Guard, keys=settings.api_keys, max_body=settings.max_body_bytes, error_body=error_body,
+        Guard,
+        keys=settings.api_keys,
+        max_body=settings.max_body_bytes,
+        error_body=error_body,
         limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
+        read_limiter=RateLimiter(settings.read_rate_per_second, settings.read_burst),
         protected=lambda path: contract_of(path) != "facekit",
     )
     return app
 
 
-def _answer(request: Request, status: int, message: str) -> JSONResponse:
-    return JSONResponse(error_body(request.url.path, status, message), status_code=status)
+def _answer(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(request.url.path, status, message), status_code=status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -74,13 +85,22 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _answer(request, exc.status_code, str(exc.detail))
+        return _answer(request, exc.status_code, str(exc.detail), exc.headers)  # keeps a 405's Allow
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # nobody is left to read an answer: one line in the log, no traceback
+        log.info("%s %s: the client disconnected before sending its whole body", request.method, request.url.path)
+        return _answer(request, 400, "the client disconnected")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s", request.url.path, exc_info=exc)
-        return _answer(request, 500, "Failed to process media" if contract_of(request.url.path) == "akool"
-                       else "internal server error")
+        return _answer(
+            request,
+            500,
+            "Failed to process media" if contract_of(request.url.path) == "akool" else "internal server error",
+        )
 
 
 def _describe(exc: RequestValidationError) -> str:

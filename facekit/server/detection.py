@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .. import detect, models
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnsupportedMediaError
+from ..media import SNIFF_BYTES, MediaKind, sniff
 from ..media.sources import read_source
 from ..result import Result
 from .fetch import fetch
@@ -39,39 +40,68 @@ class Detection:
         self.model = models.resolve(settings.model)  # fetched and verified once, at startup
         self._slots = threading.BoundedSemaphore(settings.workers)
 
-    def load(self, *, url: str | None = None, data: str | None = None, asset: str | None = None) -> bytes:
-        """Media bytes from a URL (checked fetch), base64 / data URI text, or an uploaded asset path."""
+    def load(
+        self, *, url: str | None = None, data: str | None = None, asset: str | None = None, expect: str | None = None
+    ) -> bytes:
+        """Media bytes from a URL (checked fetch), base64 / data URI text, or an uploaded asset path;
+        InvalidInputError unless they are an image or a video (of kind ``expect`` when given)."""
         limits = self.settings.limits
         if url is not None:
-            return fetch(url, limits, allow_private=self.settings.allow_private_urls,
-                         max_redirects=self.settings.max_redirects)
-        if asset is not None:
+            media = fetch(
+                url, limits, allow_private=self.settings.allow_private_urls, max_redirects=self.settings.max_redirects
+            )
+        elif asset is not None:
             path = self.storage.existing(asset)
             if path is None:
                 raise InvalidInputError(f"no uploaded file at {asset[:200]!r}")
-            return read_source(path, limits).data or b""
-        if data is not None:
+            media = read_source(path, limits).data or b""
+        elif data is not None:
             text = data.strip()
-            loaded = read_source(text if text[:5].lower() == "data:" else _as_base64(text), limits)
-            return loaded.data or b""
-        raise InvalidInputError("no input given")
+            if text[:5].lower() == "data:":
+                text = "data:" + text[5:]  # the scheme is case-insensitive (RFC 2397)
+            media = read_source(text if text.startswith("data:") else _as_base64(text), limits).data or b""
+        else:
+            raise InvalidInputError("no input given")
+        check_kind(media[:SNIFF_BYTES], expect)
+        return media
 
-    def run(self, media: bytes, *, confidence: float = 0.5, num_frames: int = 5, single_face: bool = False,
-            crops: bool = False, folder: str | None = None) -> Detected:
+    def run(
+        self,
+        media: bytes,
+        *,
+        confidence: float = 0.5,
+        num_frames: int = 5,
+        single_face: bool = False,
+        crops: bool = False,
+        folder: str | None = None,
+    ) -> Detected:
         """Detect faces in ``media``; with ``crops`` they are written under a new (or the named) asset folder."""
         relative = directory = None
         if crops:
             relative, directory = self.storage.new_folder(folder)
         with self._slots:
-            result = detect(media, confidence=confidence, num_frames=num_frames, single_face=single_face,
-                            crops=crops, crops_dir=directory, model=self.model.path, limits=self.settings.limits)
+            result = detect(
+                media,
+                confidence=confidence,
+                num_frames=num_frames,
+                single_face=single_face,
+                crops=crops,
+                crops_dir=directory,
+                model=self.model.path,
+                limits=self.settings.limits,
+            )
         return Detected(result, relative)
 
     def run_task(self, task: Task) -> dict[str, Any]:
         """A Magic Hour / CRUN task's result: its crop folder and one crop per tracked person."""
-        media = self.load(url=task.source.get("url"), asset=task.source.get("asset"))
-        detected = self.run(media, confidence=task.options.get("confidence", 0.5),
-                            num_frames=task.options.get("num_frames", 5), crops=True, folder=task.id)
+        media = self.load(url=task.source.get("url"), asset=task.source.get("asset"), expect=task.options.get("expect"))
+        detected = self.run(
+            media,
+            confidence=task.options.get("confidence", 0.5),
+            num_frames=task.options.get("num_frames", 5),
+            crops=True,
+            folder=task.id,
+        )
         return {"folder": detected.folder, "faces": self.person_crops(detected.result), "detect_id": uuid.uuid4().hex}
 
     def person_crops(self, result: Result) -> list[str]:
@@ -92,6 +122,22 @@ class Detection:
 def _as_base64(text: str) -> str:
     """Plain base64 text wrapped as a data URI, so it is decoded as base64 and never taken for a path."""
     return "data:application/octet-stream;base64," + text
+
+
+def check_kind(head: bytes, expect: str | None = None) -> MediaKind:
+    """The kind of media starting with ``head``; InvalidInputError for anything else (SVG, HTML, text...)
+    and for a video where ``expect`` is "image" or a still picture where it is "video" (a GIF is both)."""
+    kind = sniff(head)
+    if kind is MediaKind.UNKNOWN:
+        raise UnsupportedMediaError(
+            "unsupported media: not a JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC/AVIF image or a video"
+        )
+    gif = head.startswith((b"GIF87a", b"GIF89a"))
+    if expect == "image" and kind is MediaKind.VIDEO:
+        raise InvalidInputError("a video was given where an image is expected: use the video route")
+    if expect == "video" and kind is MediaKind.IMAGE and not gif:
+        raise InvalidInputError("an image was given where a video or GIF is expected: use the image route")
+    return kind
 
 
 def file_url(base: str, asset: str) -> str:

@@ -20,8 +20,11 @@ from ..limits import Limits
 from ..media import SNIFF_BYTES, MediaKind, sniff
 
 _REDIRECTS = (301, 302, 303, 307, 308)
-_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
-             ipaddress.ip_address("100.100.100.200")}
+_METADATA = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
 
 
 class BlockedAddressError(DownloadError):
@@ -55,7 +58,7 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise DownloadError(f"cannot resolve {host!r}") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     refused = [a for a in addresses if not allowed_address(a, allow_private)]
     if refused or not addresses:
         raise BlockedAddressError(f"{host!r} resolves to a non-public address ({refused[0] if refused else 'none'})")
@@ -87,8 +90,14 @@ def _request(url: str, limits: Limits, allow_private: bool) -> urllib3.BaseHTTPR
     timeout = urllib3.Timeout(connect=limits.url_timeout, read=limits.url_timeout)
     if scheme == "https":
         pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, retries=False, server_hostname=host, assert_hostname=host,
-            cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(),
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
@@ -96,8 +105,9 @@ def _request(url: str, limits: Limits, allow_private: bool) -> urllib3.BaseHTTPR
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "facekit-server", "Accept": "image/*,video/*"}
     try:
-        return pool.urlopen("GET", target, headers=headers, redirect=False, preload_content=False,
-                            retries=False, assert_same_host=False)
+        return pool.urlopen(
+            "GET", target, headers=headers, redirect=False, preload_content=False, retries=False, assert_same_host=False
+        )
     except urllib3.exceptions.HTTPError as exc:
         raise DownloadError(f"cannot download: {type(exc).__name__}") from exc
 

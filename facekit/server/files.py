@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import os
-import tempfile
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
@@ -32,24 +30,40 @@ def get_file(path: str, svc: Services = Depends(services)) -> FileResponse:
     return FileResponse(found, media_type=mimetypes.guess_type(found.name)[0] or "application/octet-stream")
 
 
-@router.put("/files/{path:path}", status_code=200, response_class=Response,
-            responses=error_responses(FacekitError, 400, 403, 404, 413))
-async def put_file(path: str, request: Request, expires: int = Query(...), signature: str = Query(..., max_length=128),
-                   svc: Services = Depends(services)) -> Response:
-    """Upload the raw bytes of a file to a URL from ``POST /v1/files/upload-urls`` (signed, no API key)."""
+@router.put(
+    "/files/{path:path}",
+    status_code=200,
+    response_class=Response,
+    responses=error_responses(FacekitError, 400, 403, 404, 413),
+)
+async def put_file(
+    path: str,
+    request: Request,
+    expires: int = Query(...),
+    signature: str = Query(..., max_length=128),
+    svc: Services = Depends(services),
+) -> Response:
+    """Upload the raw bytes of a file to a URL from ``POST /v1/files/upload-urls`` (signed, no API key).
+
+    The body streams to disk (never held in memory); the URL works once: a replayed PUT gets 403."""
     try:
-        target = svc.storage.resolve(path)
+        svc.storage.resolve(path)
     except InvalidInputError as exc:
         raise ApiError(400, str(exc)) from exc
     if not svc.storage.signature_ok(path, expires, signature):
         raise ApiError(403, "invalid or expired upload signature")
-    data = await request.body()
-    if len(data) > svc.settings.limits.max_bytes:
-        raise ApiError(413, f"upload over the limit of {svc.settings.limits.max_bytes} bytes")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-        handle.write(data)
-    os.replace(handle.name, target)
+    if svc.storage.existing(path) is not None:
+        raise ApiError(403, "this upload URL has been used already")
+    limit = svc.settings.limits.max_bytes
+    with svc.storage.incoming(path) as incoming:
+        size = 0
+        async for chunk in request.stream():  # a disconnect raises ClientDisconnect: one log line (app.py)
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"upload over the limit of {limit} bytes")
+            incoming.write(chunk)
+        if not svc.storage.publish(path, incoming):
+            raise ApiError(403, "this upload URL has been used already")
     return Response(status_code=200)
 
 

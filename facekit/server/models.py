@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-
 # -- Akool (seed 004) ------------------------------------------------------------------------------
+
 
 class AkoolRequest(BaseModel):
     """Akool's UnifiedFaceDetectionRequest: ``url`` or ``img`` (``url`` wins)."""
 
-    url: Optional[str] = Field(None, description="Image or video URL (http or https)")
-    img: Optional[str] = Field(None, description="Base64 image data, plain or as a data: URI")
-    num_frames: int = Field(5, ge=1, le=100, description="Frames analysed in a video")
-    return_face_url: bool = Field(False, description="Return URLs of face crops served by this server")
-    single_face: bool = Field(False, description="Only the largest face per frame")
+    url: str | None = Field(None, description="Image or video URL (http or https)")
+    img: str | None = Field(None, description="Base64 image data, plain or as a data: URI")
+    num_frames: int = Field(5, ge=1, le=100, strict=True, description="Frames analysed in a video")
+    return_face_url: bool = Field(False, strict=True, description="Return URLs of face crops served by this server")
+    single_face: bool = Field(False, strict=True, description="Only the largest face per frame")
 
 
 class AkoolFrame(BaseModel):
     """Akool's FaceFrameData: the faces of one analysed frame."""
 
     landmarks: list[list[list[int]]]
-    landmarks_str: Optional[list[str]] = None
+    landmarks_str: list[str] | None = None
     region: list[list[int]]
     removed: list[list[int]]
-    frame_time: Optional[float] = None
-    face_urls: Optional[list[Optional[str]]] = None
-    crop_region: Optional[list[Optional[list[int]]]] = None
-    crop_landmarks: Optional[list[Optional[str]]] = None
+    frame_time: float | None = None
+    face_urls: list[str | None] | None = None
+    crop_region: list[list[int] | None] | None = None
+    crop_landmarks: list[str | None] | None = None
 
 
 class AkoolResponse(BaseModel):
@@ -41,6 +41,7 @@ class AkoolResponse(BaseModel):
 
 
 # -- Magic Hour (seeds 000, 001 and the magic-hour SDK) --------------------------------------------
+
 
 class UploadItem(BaseModel):
     extension: str = Field(..., min_length=1, max_length=8, pattern="^[A-Za-z0-9]+$")
@@ -67,7 +68,7 @@ class FaceDetectionAssets(BaseModel):
 
 class FaceDetectionCreate(BaseModel):
     assets: FaceDetectionAssets
-    confidence_score: Optional[float] = Field(None, ge=0.0, le=1.0)
+    confidence_score: float | None = Field(None, ge=0.0, le=1.0, strict=True)
 
 
 class FaceDetectionCreated(BaseModel):
@@ -90,7 +91,7 @@ class FaceDetectionDetails(BaseModel):
     status: Literal["queued", "rendering", "complete", "error"]
     credits_charged: int
     faces: list[MagicHourFace]
-    error: Optional[MagicHourTaskError]
+    error: MagicHourTaskError | None
 
 
 class MagicHourError(BaseModel):
@@ -98,6 +99,7 @@ class MagicHourError(BaseModel):
 
 
 # -- CRUN (seeds 002, 003) -------------------------------------------------------------------------
+
 
 class CrunImageRequest(BaseModel):
     image_url: str = Field(..., description="URL of the image")
@@ -121,16 +123,17 @@ class CrunDetectResult(BaseModel):
     status: Literal["succeed"]
     type: Literal["face_detect"]
     faces: list[CrunFace]
-    started_at: Optional[str]
-    finished_at: Optional[str]
-    error: Optional[str]
+    started_at: str | None
+    finished_at: str | None
+    error: str | None
+    hair_id: str | None = None
 
 
 class CrunTask(BaseModel):
     detect_task_id: str
     status: Literal["starting", "processing", "succeeded", "failed"]
-    error: Optional[str]
-    result: Optional[CrunDetectResult]
+    error: str | None
+    result: CrunDetectResult | None
 
 
 class CrunCreateEnvelope(BaseModel):
@@ -152,6 +155,7 @@ class CrunError(BaseModel):
 
 
 # -- facekit ---------------------------------------------------------------------------------------
+
 
 class Health(BaseModel):
     status: Literal["ok"]

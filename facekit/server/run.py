@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import uvicorn
 
@@ -27,8 +28,13 @@ def check_bind(settings: Settings) -> None:
 
 def _server(settings: Settings, log_level: str) -> uvicorn.Server:
     check_bind(settings)
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout),
+    )
     return uvicorn.Server(config)
 
 

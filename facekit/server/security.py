@@ -1,21 +1,30 @@
-"""Who may call the server and how often: API keys, a per-caller token bucket, and a body-size cap.
+"""Who may call the server and how often: API keys, per-caller token buckets, and a body-size cap.
 
 :class:`Guard` is plain ASGI middleware so that oversized bodies are refused before they are read
-and refusals cost no route work; each refusal is shaped by the contract the path belongs to.
+and refusals cost no route work; each refusal is shaped by the contract the path belongs to. It
+also names the caller's tenant (``request.state.owner``) and answers a request cut short by a
+shutdown with a 503 in its contract's shape.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
 import json
+import logging
 import math
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 ErrorBody = Callable[[str, int, str], dict[str, Any]]  # (path, status, message) -> JSON body
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+READS = ("GET", "HEAD")
+
+log = logging.getLogger("facekit.server")
 
 
 def request_key(headers: dict[str, str]) -> str | None:
@@ -25,6 +34,11 @@ def request_key(headers: dict[str, str]) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return headers.get("x-api-key") or None
+
+
+def owner_of(key: str | None) -> str:
+    """The tenant a key stands for (a digest, so the key itself is never stored); "" without keys."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32] if key else ""
 
 
 def key_matches(given: str, keys: tuple[str, ...]) -> bool:
@@ -59,7 +73,7 @@ class RateLimiter:
 
 class Guard:
     """ASGI middleware: 413 for bodies over ``max_body``, 401 without a valid key and 429 with
-    ``Retry-After`` over the rate, on the paths ``protected`` selects."""
+    ``Retry-After`` over the rate (reads and writes in separate buckets), on the paths ``protected`` selects."""
 
     def __init__(
         self,
@@ -67,14 +81,18 @@ class Guard:
         *,
         keys: tuple[str, ...],
         limiter: RateLimiter,
+        read_limiter: RateLimiter,
         max_body: int,
         protected: Callable[[str], bool],
         error_body: ErrorBody,
     ) -> None:
-        self.app, self.keys, self.limiter, self.max_body = app, keys, limiter, max_body
+        self.app, self.keys, self.max_body = app, keys, max_body
+        self.limiters = {"read": read_limiter, "write": limiter}
         self.protected, self.error_body = protected, error_body
 
-    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -89,9 +107,11 @@ class Guard:
             if self.keys and (key is None or not key_matches(key, self.keys)):
                 await self._refuse(send, path, 401, "missing or invalid API key")
                 return
+            owner = owner_of(key if self.keys else None)
+            scope.setdefault("state", {})["owner"] = owner
             client = scope.get("client")
-            caller = f"key:{key}" if self.keys else f"ip:{client[0] if client else 'unknown'}"
-            wait = self.limiter.take(caller)
+            caller = f"key:{owner}" if self.keys else f"ip:{client[0] if client else 'unknown'}"
+            wait = self.limiters["read" if scope["method"] in READS else "write"].take(caller)
             if wait > 0:
                 retry = str(max(1, math.ceil(wait)))
                 await self._refuse(send, path, 429, "rate limit exceeded", [(b"retry-after", retry.encode())])
@@ -101,7 +121,7 @@ class Guard:
     async def _forward_capped(self, scope: dict, receive, send, path: str) -> None:
         """Run the app, answering 413 ourselves once a streamed body (no Content-Length) passes the cap;
         the app then sees a disconnect and whatever it sends afterwards is dropped."""
-        seen, refused = 0, False
+        seen, refused, started = 0, False, False
 
         async def capped_receive() -> dict:
             nonlocal seen, refused
@@ -117,14 +137,20 @@ class Guard:
             return message
 
         async def guarded_send(message: dict) -> None:
+            nonlocal started
             if not refused:
+                started = True
                 await send(message)
 
-        await self.app(scope, capped_receive, guarded_send)
+        try:
+            await self.app(scope, capped_receive, guarded_send)
+        except asyncio.CancelledError:  # the server is stopping and its grace period is over
+            log.warning("%s %s cut short by the shutdown", scope["method"], path)
+            if not started and not refused:
+                await self._refuse(send, path, 503, "the server is restarting; retry shortly", [(b"retry-after", b"5")])
 
     async def _refuse(self, send, path: str, status: int, message: str, extra: list | None = None) -> None:
         body = json.dumps(self.error_body(path, status, message)).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
         await send({"type": "http.response.body", "body": body})
-

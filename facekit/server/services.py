@@ -36,6 +36,11 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
+def owner(request: Request) -> str:
+    """The caller's tenant, named by the guard: tasks and uploads are visible to their owner only."""
+    return getattr(request.state, "owner", "")
+
+
 def base_url(request: Request) -> str:
     """Where links in answers point: the configured public URL, else the request's own base URL."""
     configured = services(request).settings.public_url

@@ -55,9 +55,16 @@ class Settings:
     result_ttl: float = 3600.0
     """Seconds after which task results, uploads and crops are deleted (CRUN keeps results an hour)."""
     rate_per_second: float = 10.0
-    """Sustained requests per second per key (per client IP when unauthenticated)."""
+    """Sustained requests per second per key (per client IP when unauthenticated) that create work (POST)."""
     rate_burst: int = 40
     """Requests a key may make at once before the rate limit applies."""
+    read_rate_per_second: float = 100.0
+    """Sustained reads (GET: task polls) per second per key, a separate, larger bucket: polls are cheap."""
+    read_burst: int = 200
+    """Reads a key may make at once before the read limit applies."""
+    shutdown_timeout: float = 5.0
+    """On SIGTERM: seconds to let requests finish, then seconds to let running tasks finish (the rest are
+    queued again without spending their retry budget); requests still running get a 503 in their contract's shape."""
     max_redirects: int = 5
     public_url: str | None = None
     """Base of the links to crops and uploads; default: the base URL of each request."""
@@ -76,9 +83,10 @@ class Settings:
         return self.limits.max_bytes * 4 // 3 + 64 * 1024
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then ``FACEKIT_API_KEYS`` / ``FACEKIT_API_KEYS_FILE``, ``FACEKIT_ALLOW_PRIVATE_URLS``,
         ``FACEKIT_RESULT_TTL``, ``FACEKIT_RATE_PER_SECOND``, ``FACEKIT_RATE_BURST``,
+        ``FACEKIT_READ_RATE_PER_SECOND``, ``FACEKIT_READ_BURST``, ``FACEKIT_SHUTDOWN_TIMEOUT``,
         ``FACEKIT_PUBLIC_URL``, then ``overrides``."""
         env = os.environ
         values: dict[str, object] = {
@@ -87,11 +95,14 @@ class Settings:
             "result_ttl": float(env.get("FACEKIT_RESULT_TTL") or cls.result_ttl),
             "rate_per_second": float(env.get("FACEKIT_RATE_PER_SECOND") or cls.rate_per_second),
             "rate_burst": int(env.get("FACEKIT_RATE_BURST") or cls.rate_burst),
+            "read_rate_per_second": float(env.get("FACEKIT_READ_RATE_PER_SECOND") or cls.read_rate_per_second),
+            "read_burst": int(env.get("FACEKIT_READ_BURST") or cls.read_burst),
+            "shutdown_timeout": float(env.get("FACEKIT_SHUTDOWN_TIMEOUT") or cls.shutdown_timeout),
             "public_url": env.get("FACEKIT_PUBLIC_URL") or None,
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         """A copy with some settings changed."""
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from ..errors import InvalidInputError
 
 ASSETS = "api-assets"
+_OWNER = ".owner"  # in an upload's folder: the tenant that asked for its URL (dot names are never served)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _EXTENSION = re.compile(r"^[A-Za-z0-9]{1,8}$")
 
@@ -43,12 +47,38 @@ class Storage:
         directory.mkdir(parents=True, exist_ok=True)
         return relative, directory
 
-    def new_upload_path(self, extension: str) -> str:
-        """A new, unguessable asset path for an upload with this file extension."""
+    def new_upload_path(self, extension: str, owner: str = "") -> str:
+        """A new, unguessable asset path for an upload with this file extension, reserved for ``owner``."""
         if not _EXTENSION.match(extension):
             raise InvalidInputError(f"invalid file extension {extension[:20]!r}")
         token = uuid.uuid4().hex
-        return f"{ASSETS}/{token}/{token}.{extension.lower()}"
+        relative, directory = self.new_folder(token)
+        (directory / _OWNER).write_text(owner, encoding="utf-8")
+        return f"{relative}/{token}.{extension.lower()}"
+
+    def owned_by(self, relative: str, owner: str) -> bool:
+        """Whether the upload at ``relative`` was reserved by ``owner`` (crops and files of no owner: anyone)."""
+        marker = self.resolve(relative).parent / _OWNER
+        try:
+            return hmac.compare_digest(marker.read_text(encoding="utf-8"), owner)
+        except FileNotFoundError:
+            return True
+
+    def incoming(self, relative: str) -> IO[bytes]:
+        """A hidden temporary file beside the upload ``relative``, deleted on close; :meth:`publish` it when whole."""
+        target = self.resolve(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(dir=target.parent, prefix=".upload-")
+
+    def publish(self, relative: str, incoming: IO[bytes]) -> bool:
+        """Make the written ``incoming`` file the upload ``relative`` unless that exists already (an upload
+        URL works once): False then. The upload appears whole or not at all."""
+        incoming.flush()
+        try:
+            os.link(incoming.name, self.resolve(relative))  # atomic, and refuses an existing target
+        except FileExistsError:
+            return False
+        return True
 
     def resolve(self, relative: str) -> Path:
         """The file behind an asset path; InvalidInputError for anything outside ``api-assets``."""

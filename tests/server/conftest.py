@@ -7,9 +7,10 @@ bodies, so URL inputs are fetched for real.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,12 +19,13 @@ import facekit as fk
 from facekit.server import Settings, serve_in_thread
 
 StartServer = Callable[..., str]
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><circle cx="32" cy="32" r="20"/></svg>'
 
 
 class _MediaHandler(BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
+    files: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         if parts.path == "/redirect":
             self.send_response(302)
@@ -54,12 +56,14 @@ def clip_path(tmp_path_factory, model_path) -> Path:
 
 @pytest.fixture(scope="session")
 def media_host(newton_path, solvay_path, clip_path) -> Iterator[str]:
-    """Base URL of a local HTTP host with /newton.jpg, /solvay.jpg, /pan.mp4, /page.html and /redirect?to=URL."""
+    """Base URL of a local HTTP host with /newton.jpg, /solvay.jpg, /pan.mp4, /page.html, /drawing.svg and
+    /redirect?to=URL."""
     _MediaHandler.files = {
         "/newton.jpg": newton_path.read_bytes(),
         "/solvay.jpg": solvay_path.read_bytes(),
         "/pan.mp4": clip_path.read_bytes(),
         "/page.html": b"<!doctype html><html><body>not a picture</body></html>",
+        "/drawing.svg": SVG,
     }
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MediaHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -77,8 +81,13 @@ def start_server(tmp_path_factory, model_path) -> Iterator[StartServer]:
     stops = []
 
     def start(**changes: object) -> str:
-        values: dict[str, object] = {"data_dir": tmp_path_factory.mktemp("facekit-data"), "port": 0,
-                                     "allow_private_urls": True, "rate_per_second": 1000.0, "rate_burst": 1000}
+        values: dict[str, object] = {
+            "data_dir": tmp_path_factory.mktemp("facekit-data"),
+            "port": 0,
+            "allow_private_urls": True,
+            "rate_per_second": 1000.0,
+            "rate_burst": 1000,
+        }
         values.update(changes)
         base_url, stop = serve_in_thread(Settings(**values))  # type: ignore[arg-type]
         stops.append(stop)

@@ -83,15 +83,22 @@ def test_bad_base64_or_not_a_picture(server, img):
     assert response.status_code == 400 and response.json()["error_code"] == 1
 
 
-@pytest.mark.parametrize("body", [{"img": "x" * 40, "num_frames": 0}, {"img": "x" * 40, "num_frames": 101},
-                                  {"img": "x" * 40, "single_face": "maybe"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"img": "x" * 40, "num_frames": 0},
+        {"img": "x" * 40, "num_frames": 101},
+        {"img": "x" * 40, "single_face": "maybe"},
+    ],
+)
 def test_invalid_options(server, body):
     response = _post(server, body)
     assert response.status_code == 400 and response.json()["error_code"] == 1
 
 
 def test_body_not_json(server):
-    response = requests.post(server + "/detect_faces", data=b"\x00garbage", timeout=10,
-                             headers={"content-type": "application/json"})
+    response = requests.post(
+        server + "/detect_faces", data=b"\x00garbage", timeout=10, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     validate_akool(response.json())

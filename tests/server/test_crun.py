@@ -67,8 +67,14 @@ def test_unknown_task_404(server):
     assert response.json() == {"code": 404, "message": "detect task not found", "data": None}
 
 
-@pytest.mark.parametrize(("route", "body"), [("detect-face-image", {}), ("detect-face-image", {"image_url": "nope"}),
-                                             ("detect-face-video", {"image_url": "http://example.com/a.mp4"})])
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("detect-face-image", {}),
+        ("detect-face-image", {"image_url": "nope"}),
+        ("detect-face-video", {"image_url": "http://example.com/a.mp4"}),
+    ],
+)
 def test_validation_422(server, route, body):
     response = requests.post(f"{server}{JOB}/{route}", json=body, timeout=10)
     assert response.status_code == 422

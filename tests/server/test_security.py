@@ -24,18 +24,33 @@ def keyed(start_server) -> str:
     return start_server(api_keys=(KEY, "second-key"), rate_per_second=1000.0, rate_burst=1000)
 
 
-@pytest.mark.parametrize(("path", "shape"), [(AKOOL, {"error_code", "error_msg", "faces_obj"}),
-                                              (MH, {"message"}), (CRUN, {"code", "message", "data"})])
-@pytest.mark.parametrize("headers", [{}, {"x-api-key": "wrong"}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": "Bearer wrong", "x-api-key": KEY}])
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [(AKOOL, {"error_code", "error_msg", "faces_obj"}), (MH, {"message"}), (CRUN, {"code", "message", "data"})],
+)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-api-key": "wrong"},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Bearer wrong", "x-api-key": KEY},
+    ],
+)
 def test_401_in_each_contract_shape(keyed, path, shape, headers):
     response = requests.post(keyed + path, json={}, headers=headers, timeout=10)
     assert response.status_code == 401 and response.headers["content-type"] == "application/json"
     assert set(response.json()) == shape
 
 
-@pytest.mark.parametrize("headers", [{"x-api-key": KEY}, {"Authorization": f"Bearer {KEY}"},
-                                     {"Authorization": "Bearer second-key", "x-api-key": "wrong"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-api-key": KEY},
+        {"Authorization": f"Bearer {KEY}"},
+        {"Authorization": "Bearer second-key", "x-api-key": "wrong"},
+    ],
+)
 def test_valid_keys_pass(keyed, newton_path, headers):
     body = {"img": base64.b64encode(newton_path.read_bytes()).decode()}
     response = requests.post(keyed + AKOOL, json=body, headers=headers, timeout=30)
@@ -89,8 +104,12 @@ def test_oversized_body_413(start_server):
     assert akool.status_code == 413 and akool.json()["error_code"] == 1
     mh = requests.post(server + MH, json={"assets": {"target_file_path": "x" * 200_000}}, timeout=10)
     assert mh.status_code == 413 and set(mh.json()) == {"message"}
-    chunked = requests.post(server + AKOOL, data=iter([b'{"img": "', b"A" * 200_000, b'"}']),
-                            headers={"content-type": "application/json"}, timeout=10)
+    chunked = requests.post(
+        server + AKOOL,
+        data=iter([b'{"img": "', b"A" * 200_000, b'"}']),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
     assert chunked.status_code == 413
 
 
@@ -105,8 +124,13 @@ def test_decoded_media_over_limit_413(start_server, solvay_path):
 
 def test_private_addresses_refused(start_server, media_host):
     strict = start_server(allow_private_urls=False)
-    for url in (media_host + "/newton.jpg", "http://localhost:9/x.jpg", "http://169.254.169.254/latest/meta-data",
-                "http://[::1]:9/x.jpg", "http://10.0.0.1/x.jpg"):
+    for url in (
+        media_host + "/newton.jpg",
+        "http://localhost:9/x.jpg",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:9/x.jpg",
+        "http://10.0.0.1/x.jpg",
+    ):
         response = requests.post(strict + AKOOL, json={"url": url}, timeout=10)
         assert response.status_code == 400
         assert response.json()["error_msg"] == "Failed to download media from URL"
@@ -126,11 +150,13 @@ def test_every_redirect_hop_checked(media_host, monkeypatch):
     monkeypatch.setattr(fetch_module, "allowed_address", lambda address, private: address in allowed)
     assert fetch_module.fetch(f"{media_host}/redirect?to={media_host}/newton.jpg", limits)[:4] == b"\x89PNG"
     with pytest.raises(fetch_module.BlockedAddressError):
-        fetch_module.fetch(f"{media_host}/redirect?to=http://127.0.0.2:{media_host.rsplit(':', 1)[1]}/newton.jpg",
-                           limits)
+        fetch_module.fetch(
+            f"{media_host}/redirect?to=http://127.0.0.2:{media_host.rsplit(':', 1)[1]}/newton.jpg", limits
+        )
     with pytest.raises(fetch_module.DownloadError, match="redirects"):
-        fetch_module.fetch(f"{media_host}/redirect?to={media_host}/redirect?to={media_host}/newton.jpg", limits,
-                           max_redirects=1)
+        fetch_module.fetch(
+            f"{media_host}/redirect?to={media_host}/redirect?to={media_host}/newton.jpg", limits, max_redirects=1
+        )
 
 
 def test_address_policy():
@@ -141,9 +167,16 @@ def test_address_policy():
     assert fetch_module.allowed_address("127.0.0.1", True) and fetch_module.allowed_address("8.8.8.8", False)
 
 
-@pytest.mark.parametrize("path", ["/files/api-assets/..%2F..%2Ftasks.sqlite3", "/files/..%2Fsecret",
-                                  "/files/api-assets/x/..%2F..%2F..%2Fsecret", "/files/%2Fetc%2Fpasswd",
-                                  "/files/api-assets/.hidden/x.jpg"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/api-assets/..%2F..%2Ftasks.sqlite3",
+        "/files/..%2Fsecret",
+        "/files/api-assets/x/..%2F..%2F..%2Fsecret",
+        "/files/%2Fetc%2Fpasswd",
+        "/files/api-assets/.hidden/x.jpg",
+    ],
+)
 def test_file_traversal_refused(server, path):
     response = requests.get(server + path, timeout=10)
     assert response.status_code in (400, 404)

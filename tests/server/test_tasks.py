@@ -45,11 +45,15 @@ def test_interrupted_tasks_rerun_or_fail(tmp_path):
 def test_results_and_crops_expire(start_server, media_host, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("expiring")
     server = start_server(data_dir=data_dir, result_ttl=1.0)
-    task_id = requests.post(f"{server}{JOB}/detect-face-image", json={"image_url": media_host + "/newton.jpg"},
-                            timeout=10).json()["data"]["detect_task_id"]
+    task_id = requests.post(
+        f"{server}{JOB}/detect-face-image", json={"image_url": media_host + "/newton.jpg"}, timeout=10
+    ).json()["data"]["detect_task_id"]
     deadline = time.monotonic() + 30
-    while (data := requests.get(f"{server}{JOB}/detect-face-result", params={"detect_task_id": task_id},
-                                timeout=10).json()["data"])["status"] != "succeeded":
+    while (
+        data := requests.get(
+            f"{server}{JOB}/detect-face-result", params={"detect_task_id": task_id}, timeout=10
+        ).json()["data"]
+    )["status"] != "succeeded":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     link = data["result"]["faces"][0]["link"]
@@ -68,10 +72,25 @@ def _free_port() -> int:
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-c", "import sys; from facekit.cli import main; sys.exit(main())",
-               "serve", "--port", str(port), "--data-dir", str(data_dir), "--workers", "1", "--allow-private-urls"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "FACEKIT_RATE_PER_SECOND": "1000", "FACEKIT_RATE_BURST": "1000"})
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from facekit.cli import main; sys.exit(main())",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--workers",
+        "1",
+        "--allow-private-urls",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "FACEKIT_RATE_PER_SECOND": "1000", "FACEKIT_RATE_BURST": "1000"},
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -88,11 +107,19 @@ def test_sigkill_mid_task_then_restart(tmp_path, media_host, model_path):
     base = f"http://127.0.0.1:{port}"
     process = _start(tmp_path, port)
     try:
-        ids = [requests.post(f"{base}{JOB}/detect-face-video", json={"video_url": media_host + "/pan.mp4"},
-                             timeout=10).json()["data"]["detect_task_id"] for _ in range(6)]
+        ids = [
+            requests.post(
+                f"{base}{JOB}/detect-face-video", json={"video_url": media_host + "/pan.mp4"}, timeout=10
+            ).json()["data"]["detect_task_id"]
+            for _ in range(6)
+        ]
         deadline = time.monotonic() + 30
-        while requests.get(f"{base}{JOB}/detect-face-result", params={"detect_task_id": ids[0]},
-                           timeout=10).json()["data"]["status"] == "starting":
+        while (
+            requests.get(f"{base}{JOB}/detect-face-result", params={"detect_task_id": ids[0]}, timeout=10).json()[
+                "data"
+            ]["status"]
+            == "starting"
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.02)
     finally:
@@ -105,8 +132,9 @@ def test_sigkill_mid_task_then_restart(tmp_path, media_host, model_path):
     try:
         deadline = time.monotonic() + 90
         while True:
-            answers = [requests.get(f"{base}{JOB}/detect-face-result", params={"detect_task_id": i}, timeout=10)
-                       for i in ids]
+            answers = [
+                requests.get(f"{base}{JOB}/detect-face-result", params={"detect_task_id": i}, timeout=10) for i in ids
+            ]
             states = [a.json()["data"]["status"] for a in answers]
             if all(s in ("succeeded", "failed") for s in states):
                 break
