@@ -137,5 +137,6 @@ def _frame_list(frames: Any) -> tuple[int, ...]:
         raise InvalidInputError(f"frames must be distinct integer indices >= 0; not valid: {bad[:5]!r}")
     indices = sorted({int(i) for i in given})
     if len(indices) != len(given):
-        raise InvalidInputError("frames lists the same index twice")
+        twice = next(i for i in indices if sum(1 for g in given if g == i) > 1)
+        raise InvalidInputError(f"frames must be distinct indices; {twice} is listed twice")
     return tuple(indices)

@@ -139,7 +139,8 @@ def _checked_frames(frames: tuple[int, ...], frame_count: int) -> list[int]:
     outside = [i for i in frames if i >= frame_count]
     if outside:
         raise InvalidInputError(
-            f"frame index {outside[0]} is outside the {frame_count} frame(s) (0 to {frame_count - 1})"
+            f"frames must be indices from 0 to {frame_count - 1}; index {outside[0]} is outside the video's "
+            f"{frame_count} frame(s)"
             + (f"; {len(outside)} indices in all are outside" if len(outside) > 1 else "")
         )
     return list(frames)
