@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from .errors import InvalidInputError
-from .table import BOX_COLUMNS
+from .geometry import iou_matrix, match
 from .result import Result
 from .schema import LANDMARKS
+from .table import BOX_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -145,23 +145,10 @@ def _faces(result: Result, name: str) -> pd.DataFrame:
     return faces
 
 
-def iou_matrix(one: np.ndarray, two: np.ndarray) -> np.ndarray:
-    """Pairwise intersection over union of (N, 4) and (M, 4) [x, y, w, h] boxes: (N, M)."""
-    x1 = np.maximum(one[:, None, 0], two[None, :, 0])
-    y1 = np.maximum(one[:, None, 1], two[None, :, 1])
-    x2 = np.minimum((one[:, 0] + one[:, 2])[:, None], (two[:, 0] + two[:, 2])[None, :])
-    y2 = np.minimum((one[:, 1] + one[:, 3])[:, None], (two[:, 1] + two[:, 3])[None, :])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = (one[:, 2] * one[:, 3])[:, None] + (two[:, 2] * two[:, 3])[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 def _match(one: pd.DataFrame, two: pd.DataFrame, threshold: float, frame: int) -> pd.DataFrame:
     """The matched pairs of one frame: Hungarian assignment on IoU, kept at IoU >= threshold."""
     overlap = iou_matrix(one[BOX_COLUMNS].to_numpy(np.float64), two[BOX_COLUMNS].to_numpy(np.float64))
-    rows, cols = linear_sum_assignment(overlap, maximize=True) if overlap.size else (np.zeros(0, int),) * 2
-    keep = overlap[rows, cols] >= threshold
-    rows, cols = rows[keep], cols[keep]
+    rows, cols = match(overlap, threshold, method="hungarian")
     pa, pb = one.iloc[rows], two.iloc[cols]
     distances = {
         column: np.hypot(pa[x].to_numpy(np.float64) - pb[x].to_numpy(np.float64),

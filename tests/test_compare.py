@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import facekit as fk
-from facekit.comparison import compare, iou_matrix
+from facekit.comparison import compare
+from facekit.geometry import iou_matrix
 
 pytestmark = pytest.mark.slow
 

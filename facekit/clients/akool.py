@@ -47,8 +47,7 @@ class Akool(HostedClient):
         answer = self._http.request("POST", "/detect_faces", self.deadline(), json=body, check=self._check)
         with reading(self.service, answer):
             result = Result.from_akool(answer)
-        result.meta.update(source=description, service=self.service, base_url=self.base_url)
-        return result
+        return result.with_meta(source=description, service=self.service, base_url=self.base_url)
 
     def _check(self, answer: Any) -> None:
         """Akool answers errors in the body: ``error_code`` 1 is always a bad input (seed 004)."""
