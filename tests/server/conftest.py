@@ -6,14 +6,20 @@ bodies, so URL inputs are fetched for real.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import IO, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 import facekit as fk
 from facekit.server import Settings, serve_in_thread
@@ -70,6 +76,47 @@ def media_host(newton_path, solvay_path, clip_path) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_serve(
+    data_dir: Path,
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    stderr: IO | int = subprocess.DEVNULL,
+    workers: int = 1,
+) -> subprocess.Popen:
+    """``facekit serve`` as a subprocess (one worker, private URLs allowed, rate limits out of the way), once healthy."""
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from facekit.cli import main; sys.exit(main())",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--workers",
+        str(workers),
+        "--allow-private-urls",
+    ]
+    variables = {**os.environ, "FACEKIT_RATE_PER_SECOND": "1000", "FACEKIT_RATE_BURST": "1000", **(env or {})}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=variables)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except requests.ConnectionError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "facekit serve did not start"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +10,8 @@ import requests
 
 from facekit.server.storage import Storage
 from facekit.server.tasks import FAILED, MAX_ATTEMPTS, SUCCEEDED, TaskRunner, TaskStore
+
+from .conftest import free_port, start_serve
 
 JOB = "/api/v1/client/job"
 
@@ -65,47 +63,10 @@ def test_results_and_crops_expire(start_server, media_host, tmp_path_factory):
     assert not (data_dir / "files" / "api-assets" / task_id).exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(data_dir: Path, port: int) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from facekit.cli import main; sys.exit(main())",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--workers",
-        "1",
-        "--allow-private-urls",
-    ]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "FACEKIT_RATE_PER_SECOND": "1000", "FACEKIT_RATE_BURST": "1000"},
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except requests.ConnectionError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "facekit serve did not start"
-        time.sleep(0.1)
-
-
 def test_sigkill_mid_task_then_restart(tmp_path, media_host, model_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = _start(tmp_path, port)
+    process = start_serve(tmp_path, port)
     try:
         ids = [
             requests.post(
@@ -128,7 +89,7 @@ def test_sigkill_mid_task_then_restart(tmp_path, media_host, model_path):
     statuses = _statuses_on_disk(tmp_path, ids)
     assert any(status in ("queued", "running") for status in statuses.values())  # killed mid-way
 
-    process = _start(tmp_path, port)
+    process = start_serve(tmp_path, port)
     try:
         deadline = time.monotonic() + 90
         while True:
