@@ -58,10 +58,10 @@ def _faces_of(batch, source: str) -> pd.DataFrame:
 
 
 def test_folder_walk_chooses_media_by_content(folder, tmp_path):
-    assert expand(folder) == [str(folder / name) for name in [*GOOD, "sub/truncated.jpg"]]
+    assert expand(folder) == [str(folder / name) for name in ["empty.jpg", *GOOD, "sub/truncated.jpg"]]
     shutil.copy(folder / "newton.png", tmp_path / "photo.dat")
-    (tmp_path / "fake.jpg").write_text("hello")
-    assert expand(tmp_path) == [str(tmp_path / "photo.dat")]
+    (tmp_path / "fake.jpg").write_text("hello")  # named like a picture: kept, to be reported
+    assert expand(tmp_path) == [str(tmp_path / "fake.jpg"), str(tmp_path / "photo.dat")]
     assert expand(str(folder / "*.png")) == [str(folder / "gauss.png"), str(folder / "newton.png")]
     assert expand(pd.Series([str(folder / "newton.png"), str(folder / "newton.png")])) == [str(folder / "newton.png")]
 
@@ -88,6 +88,16 @@ def test_every_bad_file_is_reported_with_its_reason(batch, folder):
     missing = errors.loc[str(folder / "missing.png")]
     assert missing["error_type"] == "InvalidInputError" and pd.isna(missing["key"])
     assert (errors["n_faces"] == 0).all() and len(batch.status) == len(GOOD) + 4
+
+
+def test_folder_scan_reports_a_broken_file_named_like_a_picture(tmp_path, newton_path):
+    shutil.copy(newton_path, tmp_path / "newton.png")
+    (tmp_path / "photo.jpg").write_bytes(b"")
+    (tmp_path / "readme.md").write_text("not media, not named like it: skipped\n")
+    scanned = fk.detect_many(tmp_path, workers=1)
+    assert scanned.status["source"].tolist() == [str(tmp_path / "newton.png"), str(tmp_path / "photo.jpg")]
+    error = scanned.errors.set_index("source").loc[str(tmp_path / "photo.jpg")]
+    assert "empty" in error["error"] and error["n_faces"] == 0
 
 
 def test_urls_and_series(folder, batch):
@@ -120,9 +130,9 @@ def test_rerun_of_a_finished_batch_detects_nothing(folder, batch, tmp_path, monk
 
     real_detect = facekit.batch.work.detect
 
-    def only_warm_up(source, **options):  # the blank warm-up picture is an array; a file comes as bytes
+    def only_warm_up(source, *args, **options):  # the blank warm-up picture is an array; a file comes as bytes
         assert not isinstance(source, bytes), "a stored source was detected again"
-        return real_detect(source, **options)
+        return real_detect(source, *args, **options)
 
     monkeypatch.setattr(facekit.batch.work, "detect", only_warm_up)
     again = fk.detect_many(sources, output=tmp_path / "out.parquet", workers=1)
@@ -133,7 +143,7 @@ def test_rerun_of_a_finished_batch_detects_nothing(folder, batch, tmp_path, monk
     monkeypatch.undo()
     other = fk.detect_many([folder / "newton.png"], output=tmp_path / "out.parquet", workers=1, confidence=0.3)
     assert other.status[["status", "cached"]].values.tolist() == [["ok", False]]  # other options, other key
-    monkeypatch.setenv("FACEKIT_PRECISION", "fp32")  # a setting that changes the model run changes the key too
+    monkeypatch.setenv("FACEKIT_PRECISION", "int8")  # a setting that changes the model run changes the key too
     fp32 = fk.detect_many([folder / "newton.png"], output=tmp_path / "out.parquet", workers=1)
     assert fp32.status[["status", "cached"]].values.tolist() == [["ok", False]]
 

@@ -1,23 +1,24 @@
 """Batch sources -> an ordered list of distinct source strings (paths and URLs).
 
-Folders are walked recursively and globs expanded, keeping only files whose first bytes say they
-are a picture or a video (never the file name); files named one by one are always kept, so a bad
-one is reported rather than silently dropped.
+Folders are walked recursively and globs expanded, keeping the files whose first bytes say they
+are a picture or a video, and the files named like one (``photo.jpg``) whatever their bytes, so a
+broken picture is reported rather than silently dropped; files named one by one are always kept.
 """
 
 from __future__ import annotations
 
 import glob
+import mimetypes
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, Union
 
 import pandas as pd
 
 from ..errors import InvalidInputError
 from ..media import SNIFF_BYTES, MediaKind, sniff
 
-SourcesLike = Union[str, os.PathLike, Iterable[Union[str, os.PathLike]], pd.Series]
+SourcesLike = str | os.PathLike | Iterable[str | os.PathLike] | pd.Series
 
 
 def expand(sources: SourcesLike) -> list[str]:
@@ -41,9 +42,7 @@ def _expand_one(source: object) -> Iterator[str]:
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     if not isinstance(source, str) or not source.strip():
-        raise InvalidInputError(
-            f"each batch source must be a path, glob, folder or http(s) URL, got {source!r:.80}"
-        )
+        raise InvalidInputError(f"each batch source must be a path, glob, folder or http(s) URL, got {source!r:.80}")
     text = source.strip()
     if text[:8].lower().startswith(("http://", "https://")):
         yield text
@@ -73,7 +72,10 @@ def _media_in(folder: Path) -> Iterator[str]:
 
 
 def _is_media(path: Path) -> bool:
-    """Whether the file starts like a picture or a video; unreadable files are kept, to be reported."""
+    """Whether the file starts like a picture or a video or is named like one; unreadable files are
+    kept, to be reported."""
+    if (mimetypes.guess_type(path.name)[0] or "").startswith(("image/", "video/")):
+        return True
     try:
         with open(path, "rb") as stream:
             head = stream.read(SNIFF_BYTES)
