@@ -63,8 +63,15 @@ def create_app(settings: Settings) -> FastAPI:
         limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
         read_limiter=RateLimiter(settings.read_rate_per_second, settings.read_burst),
         protected=lambda path: contract_of(path) != "facekit",
+        creates=creates_work,
     )
     return app
+
+
+def creates_work(method: str, path: str) -> bool:
+    """Whether a request starts a detection (rate-limited as a write): Akool's call and the task creates.
+    Polls and upload URLs are cheap reads, so an SDK polling every 0.5 s never runs out of writes."""
+    return method == "POST" and path != "/v1/files/upload-urls"
 
 
 def _answer(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:

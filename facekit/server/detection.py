@@ -6,6 +6,7 @@ request cannot make ``facekit.detect`` reach an address the server refuses.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from dataclasses import dataclass
@@ -33,12 +34,14 @@ class Detected:
 
 
 class Detection:
-    """Runs detections with at most ``settings.workers`` at once, sharing the cores fairly."""
+    """Runs detections with at most ``settings.workers`` at once; videos get at most ``workers - 1`` of
+    those slots (when there are two or more), so a slow video never holds every slot a picture could use."""
 
     def __init__(self, settings: Settings, storage: Storage) -> None:
         self.settings, self.storage = settings, storage
         self.model = models.resolve(settings.model)  # fetched and verified once, at startup
         self._slots = threading.BoundedSemaphore(settings.workers)
+        self._video_slots = threading.BoundedSemaphore(max(1, settings.workers - 1))
 
     def load(
         self, *, url: str | None = None, data: str | None = None, asset: str | None = None, expect: str | None = None
@@ -79,7 +82,8 @@ class Detection:
         relative = directory = None
         if crops:
             relative, directory = self.storage.new_folder(folder)
-        with self._slots:
+        video = sniff(media[:SNIFF_BYTES]) is MediaKind.VIDEO
+        with self._video_slots if video else contextlib.nullcontext(), self._slots:
             result = detect(
                 media,
                 confidence=confidence,

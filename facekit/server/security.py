@@ -22,7 +22,6 @@ from typing import Any
 
 ErrorBody = Callable[[str, int, str], dict[str, Any]]  # (path, status, message) -> JSON body
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
-READS = ("GET", "HEAD")
 
 log = logging.getLogger("facekit.server")
 
@@ -73,7 +72,8 @@ class RateLimiter:
 
 class Guard:
     """ASGI middleware: 413 for bodies over ``max_body``, 401 without a valid key and 429 with
-    ``Retry-After`` over the rate (reads and writes in separate buckets), on the paths ``protected`` selects."""
+    ``Retry-After`` over the rate, on the paths ``protected`` selects. Requests that start work (``creates``:
+    method, path) spend one bucket; the rest (polls, upload URLs) a separate, larger one."""
 
     def __init__(
         self,
@@ -84,11 +84,12 @@ class Guard:
         read_limiter: RateLimiter,
         max_body: int,
         protected: Callable[[str], bool],
+        creates: Callable[[str, str], bool],
         error_body: ErrorBody,
     ) -> None:
         self.app, self.keys, self.max_body = app, keys, max_body
         self.limiters = {"read": read_limiter, "write": limiter}
-        self.protected, self.error_body = protected, error_body
+        self.protected, self.creates, self.error_body = protected, creates, error_body
 
     async def __call__(
         self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
@@ -111,7 +112,7 @@ class Guard:
             scope.setdefault("state", {})["owner"] = owner
             client = scope.get("client")
             caller = f"key:{owner}" if self.keys else f"ip:{client[0] if client else 'unknown'}"
-            wait = self.limiters["read" if scope["method"] in READS else "write"].take(caller)
+            wait = self.limiters["write" if self.creates(scope["method"], path) else "read"].take(caller)
             if wait > 0:
                 retry = str(max(1, math.ceil(wait)))
                 await self._refuse(send, path, 429, "rate limit exceeded", [(b"retry-after", retry.encode())])

@@ -55,11 +55,11 @@ class Settings:
     result_ttl: float = 3600.0
     """Seconds after which task results, uploads and crops are deleted (CRUN keeps results an hour)."""
     rate_per_second: float = 10.0
-    """Sustained requests per second per key (per client IP when unauthenticated) that create work (POST)."""
+    """Sustained requests per second per key (per client IP when unauthenticated) that start a detection."""
     rate_burst: int = 40
     """Requests a key may make at once before the rate limit applies."""
     read_rate_per_second: float = 100.0
-    """Sustained reads (GET: task polls) per second per key, a separate, larger bucket: polls are cheap."""
+    """Sustained other requests (task polls, upload URLs) per second per key: a separate, larger bucket."""
     read_burst: int = 200
     """Reads a key may make at once before the read limit applies."""
     shutdown_timeout: float = 5.0

@@ -185,3 +185,16 @@ def test_file_traversal_refused(server, path):
 
 def test_unknown_file_404(server):
     assert requests.get(server + "/files/api-assets/abc/abc.jpg", timeout=10).status_code == 404
+
+
+def test_polls_and_upload_urls_do_not_spend_the_write_bucket(start_server):
+    server = start_server(rate_per_second=0.1, rate_burst=2, read_rate_per_second=0.1, read_burst=30)
+    assert [requests.post(server + MH, json={}, timeout=10).status_code for _ in range(3)] == [422, 422, 429]
+    polls = [requests.get(f"{server}{MH}/no-such-task", timeout=10).status_code for _ in range(20)]
+    assert polls == [404] * 20  # the Magic Hour SDK polls every 0.5 s: reads have their own bucket
+    upload = requests.post(
+        f"{server}/v1/files/upload-urls", json={"items": [{"extension": "jpg", "type": "image"}]}, timeout=10
+    )
+    assert upload.status_code == 200
+    more = [requests.get(f"{server}{MH}/no-such-task", timeout=10).status_code for _ in range(12)]
+    assert more[-1] == 429 and more.count(404) == 9  # 30 reads, then the read limit applies too
