@@ -32,7 +32,7 @@ from .errors import InvalidInputError
 from .geometry import centres
 from .table import BOX_COLUMNS, REMOVED_DTYPES, empty, typed
 
-__all__ = ["TrackingSettings", "assign_tracks"]
+__all__ = ["TrackingSettings", "assign_tracks", "departures"]
 
 _NO_MATCH = 1e6
 _MAX_CANDIDATES = 128
@@ -54,6 +54,10 @@ class TrackingSettings:
     """Largest appearance distance (:func:`facekit.appearance.feature_distances`) for a match."""
     same_appearance: float = 0.35
     """Appearance distance under which two fragments anywhere in a shot are taken to be one face."""
+    speed: float = 5.0
+    """Fastest a face is taken to move unseen, in face sizes per second: a face of the same
+    appearance is matched or re-linked up to ``gate`` plus this times the time elapsed from where
+    its motion leads (so one that walked out at one side does not come back at the other)."""
     appearance_weight: float = 1.0
     """Weight of appearance distance against place (face sizes) in the cost of a match."""
     cut_threshold: float = CUT_THRESHOLD
@@ -66,7 +70,17 @@ class TrackingSettings:
     """Distance, in face sizes, within which a shifted prediction explains a detection."""
 
     def __post_init__(self) -> None:
-        for name in ("patience", "relink", "gate", "appearance_gate", "same_appearance", "cut_threshold", "tolerance"):
+        limits = (
+            "patience",
+            "relink",
+            "gate",
+            "speed",
+            "appearance_gate",
+            "same_appearance",
+            "cut_threshold",
+            "tolerance",
+        )
+        for name in limits:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not value >= 0:
                 raise InvalidInputError(f"TrackingSettings.{name} must be a number >= 0, got {value!r}")
@@ -106,6 +120,22 @@ def assign_tracks(
     pieces = _online(boxes, features, position, clock, shot, settings)
     track_ids = _relink(pieces, boxes, features, position, clock, shot, settings)
     return track_ids, _removed(track_ids, boxes, position, frames["frame"].to_numpy(), clock, settings.patience)
+
+
+def departures(faces: pd.DataFrame, frames: pd.DataFrame, patience: float = TrackingSettings.patience) -> pd.DataFrame:
+    """The ``removed`` table that the rule of :func:`assign_tracks` gives for faces whose ``track_id``
+    is already known (a tracker's, or a ground truth's): the last box of each visit of a track, at
+    the first analysed frame after it, where a visit ends when the track is away more than ``patience``."""
+    known = faces[faces["track_id"].notna()]
+    position = np.searchsorted(frames["frame"].to_numpy(), known["frame"].to_numpy())
+    return _removed(
+        known["track_id"].to_numpy(np.int64),
+        known[BOX_COLUMNS].to_numpy(np.float64),
+        position,
+        frames["frame"].to_numpy(),
+        _clock(frames),
+        patience,
+    )
 
 
 def _checked(values: np.ndarray | None, rows: int, name: str, table: str) -> np.ndarray | None:
@@ -167,7 +197,8 @@ class _Tracker:
             self.looks = np.full((len(self.ids), looks.shape[1]), np.nan)
         predicted = self._predict(clock)
         predicted[:, :2] += _common_shift(predicted, detections, s)
-        pairs = _match(predicted, detections, feature_distances(self.looks, looks), s)
+        reach = s.gate + s.speed * (clock - self.seen)
+        pairs = _match(predicted, detections, feature_distances(self.looks, looks), reach, s)
         ids = np.full(len(detections), -1, dtype=np.int64)
         matched = np.zeros(len(self.ids), dtype=bool)
         for track, det in pairs:
@@ -242,9 +273,11 @@ def _common_shift(predicted: np.ndarray, detections: np.ndarray, s: TrackingSett
     return np.median(offsets[near[chosen]], axis=0)
 
 
-def _match(predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, s: TrackingSettings) -> np.ndarray:
-    """Optimal (track, detection) pairs within the gates; cost: centre distance in face sizes, size
-    change and appearance distance (where both are known)."""
+def _match(
+    predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, reach: np.ndarray, s: TrackingSettings
+) -> np.ndarray:
+    """Optimal (track, detection) pairs within the gates (near where predicted and not unlike, or
+    anywhere if alike); cost: centre distance in face sizes, size change and appearance distance."""
     if len(predicted) == 0 or len(detections) == 0:
         return np.empty((0, 2), dtype=np.int64)
     size = _sizes(predicted)[:, None]
@@ -252,7 +285,9 @@ def _match(predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, s: 
     scale = np.abs(np.log(_sizes(detections)[None, :] / size))
     unlike = np.nan_to_num(looks, nan=0.0)
     cost = distance + scale + s.appearance_weight * unlike
-    cost[(distance > s.gate) | (scale > np.log(s.max_scale)) | (unlike > s.appearance_gate)] = _NO_MATCH
+    near = (distance <= s.gate) & (unlike <= s.appearance_gate)
+    alike = (looks <= s.same_appearance) & (distance <= reach[:, None])  # further than predicted (sparse samples)
+    cost[~(near | alike) | (scale > np.log(s.max_scale))] = _NO_MATCH
     from scipy.optimize import linear_sum_assignment  # deferred: SciPy costs ~0.3 s at `import facekit`
 
     tracks, dets = linear_sum_assignment(cost)
@@ -279,7 +314,14 @@ def _relink(
     last_row = np.full(count, -1, np.int64)
     first_row[pieces[order[::-1]]] = order[::-1]
     last_row[pieces[order]] = order
+    ranks = np.empty_like(order)
+    ranks[order] = np.arange(len(order))
+    before = order[np.maximum(ranks[last_row] - 1, 0)]
+    before = np.where(pieces[before] == np.arange(count), before, last_row)  # one-row fragments: no motion
     start, end = clock[position[first_row]], clock[position[last_row]]
+    elapsed = end - clock[position[before]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        velocity = np.nan_to_num((centres(boxes[last_row]) - centres(boxes[before])) / elapsed[:, None])
     piece_shot = shot[position[first_row]]
     looks = _mean_looks(pieces, features, count)
     joins: list[tuple[float, int, int]] = []
@@ -292,12 +334,18 @@ def _relink(
         if not len(later):
             continue
         last, firsts = boxes[last_row[a]][None], boxes[first_row[later]]
-        distance = np.linalg.norm(centres(firsts) - centres(last), axis=1) / _sizes(last)[0]
-        scale = np.abs(np.log(_sizes(firsts) / _sizes(last)[0]))
+        moved = centres(last) + velocity[a] * (start[later] - end[a])[:, None]  # where its motion leads
+        distance = (
+            np.minimum(
+                np.linalg.norm(centres(firsts) - centres(last), axis=1), np.linalg.norm(centres(firsts) - moved, axis=1)
+            )
+            / _sizes(last)[0]
+        )
+        scale = np.abs(np.log(_sizes(firsts) / _sizes(last)[0])) <= np.log(s.max_scale)
         unlike = feature_distances(looks[a], looks[later])[0]
-        near = (distance <= s.gate) & (scale <= np.log(s.max_scale)) & ~(unlike > s.appearance_gate)
-        alike = unlike <= s.same_appearance
-        for b, d, u, ok in zip(later, distance, unlike, near | alike):
+        near = (distance <= s.gate) & ~(unlike > s.appearance_gate)
+        alike = (unlike <= s.same_appearance) & (distance <= s.gate + s.speed * (start[later] - end[a]))
+        for b, d, u, ok in zip(later, distance, unlike, (near | alike) & scale):
             if ok:
                 joins.append((float(u if np.isfinite(u) else d), a, int(b)))
     successor = np.full(count, -1, np.int64)
