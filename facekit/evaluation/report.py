@@ -1,0 +1,260 @@
+"""``fk.evaluate``: detections (every candidate) against ground truth, as curve, summary and matches."""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .inputs import Detected, aligned, detected, truth_for
+from .matching import COCO_IOUS, Matches, average_precision, match, pairs, ranked
+from .tracking import has_identities, tracking_metrics
+
+HEIGHTS = (0.0, 16.0, 32.0, 64.0, 128.0, math.inf)
+HEIGHT_LABELS = ("<16", "16-32", "32-64", "64-128", ">=128")
+"""Face height buckets (pixels) of the recall breakdown."""
+
+
+def evaluate(result_or_batch: Any, truth: Any, iou: float = 0.5) -> Evaluation:
+    """Match a Result's (or Batch's) detections to ``truth`` (a path or table :func:`facekit.read_truth`
+    reads) at IoU ``iou``, COCO's way: see :class:`Evaluation`."""
+    from ..errors import InvalidInputError
+
+    if not 0.0 < iou <= 1.0:
+        raise InvalidInputError(f"iou must be in (0, 1], got {iou!r}")
+    found = detected(result_or_batch)
+    return Evaluation(found, truth_for(found, truth), iou)
+
+
+class Evaluation:
+    """Detections scored against ground truth.
+
+    ``curve()`` gives TP, FP, FN, precision, recall and F1 at every candidate score (exact: a
+    Result keeps every candidate, and COCO's matching of the candidates above a threshold does not
+    depend on those below); ``summary()`` AP, COCO's AP@[.5:.95], the figures at the result's
+    threshold, the F1-best threshold, recall by face height and, when the truth has identities,
+    MOTA, IDF1, HOTA and ID switches; ``per_file()`` the same per source; ``matches()`` one row
+    per truth box and per detection; ``plot`` the PR curve, F1 curve, error gallery and overlay.
+    """
+
+    def __init__(self, found: Detected, truth: pd.DataFrame, iou: float) -> None:
+        self.iou = float(iou)
+        self.threshold = float(found.threshold)
+        self._found = found
+        self._truth = truth
+        self._aligned = aligned(found, truth)
+        self._pairs = pairs(self._aligned.dets, self._aligned.truth, min(self.iou, COCO_IOUS[0]))
+        self._matches = self._match(self.iou)
+        self._order = ranked(self._aligned.dets.score if self._aligned.dets.score is not None else np.zeros(0))
+
+    def _match(self, iou: float) -> Matches:
+        return match(self._aligned.dets, self._aligned.truth, self._pairs, iou)
+
+    @cached_property
+    def _coco(self) -> list[Matches]:
+        """The matches at COCO's ten IoU thresholds (0.5 reused when it is this evaluation's)."""
+        return [self._matches if t == self.iou else self._match(float(t)) for t in COCO_IOUS]
+
+    @property
+    def _score(self) -> np.ndarray:
+        score = self._aligned.dets.score
+        assert score is not None
+        return score
+
+    @property
+    def _real_truth(self) -> np.ndarray:
+        ignore = self._aligned.truth.ignore
+        assert ignore is not None
+        return ~ignore
+
+    # -- the curve ---------------------------------------------------------------------------------
+
+    def curve(self) -> pd.DataFrame:
+        """One row per distinct candidate score, descending: keeping the candidates scoring at least
+        ``threshold`` gives ``tp``, ``fp``, ``fn``, ``precision``, ``recall`` and ``f1``."""
+        order = self._order
+        score = self._score[order]
+        tp = np.cumsum(self._matches.det_tp[order])
+        fp = np.cumsum(self._matches.det_fp[order])
+        last = np.r_[score[1:] != score[:-1], True] if score.size else np.zeros(0, bool)
+        return _rates(score[last], tp[last], fp[last], int(self._real_truth.sum()))
+
+    def at(self, threshold: float) -> dict[str, float]:
+        """TP, FP, FN, precision, recall and F1 keeping the candidates scoring at least ``threshold``."""
+        kept = self._score >= threshold
+        row = _rates(
+            np.array([threshold]),
+            np.array([int((self._matches.det_tp & kept).sum())]),
+            np.array([int((self._matches.det_fp & kept).sum())]),
+            int(self._real_truth.sum()),
+        )
+        return {str(k): (int(v) if k in ("tp", "fp", "fn") else float(v)) for k, v in row.iloc[0].items()}
+
+    # -- the summary -------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """AP (IoU 0.5 and COCO's 0.5:0.95), the figures at the result's threshold, the F1-best
+        threshold, recall by face height and, when the truth has identities, tracking metrics."""
+        dets = np.ones(self._score.size, bool)
+        out = self._figures(dets, np.ones(self._real_truth.size, bool))
+        curve = self.curve()
+        best = curve.iloc[int(curve["f1"].to_numpy().argmax())] if len(curve) else None
+        out["best_f1"] = math.nan if best is None else float(best["f1"])
+        out["best_f1_threshold"] = math.nan if best is None else float(best["threshold"])
+        out.update(self._recall_by_height())
+        if has_identities(self._truth, self._found.kept):
+            out.update(tracking_metrics(self._truth, self._found.kept, self._found.frames))
+        return out
+
+    def per_file(self) -> pd.DataFrame:
+        """The summary's detection figures (no tracking) per source, one row each."""
+        det_source = self._aligned.det_rows["source"].to_numpy(object)
+        truth_source = self._aligned.truth_rows["source"].to_numpy(object)
+        rows = [
+            {"source": source, **self._figures(det_source == source, truth_source == source)}
+            for source in sorted(set(self._aligned.images["source"]))
+        ]
+        return pd.DataFrame(rows)
+
+    def _figures(self, dets: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+        """AP and the figures at the threshold for the detections and truth rows selected by masks."""
+        n_truth = int((truth & self._real_truth).sum())
+        order = self._order[dets[self._order]]
+        aps = [average_precision(m.det_tp[order], m.det_fp[order], n_truth) for m in self._coco]
+        kept = dets & (self._score >= self.threshold)
+        tp, fp = int((self._matches.det_tp & kept).sum()), int((self._matches.det_fp & kept).sum())
+        rates = _rates(np.array([self.threshold]), np.array([tp]), np.array([fp]), n_truth).iloc[0]
+        return {
+            "n_truth": n_truth,
+            "n_ignore": int((truth & ~self._real_truth).sum()),
+            "n_detections": int(kept.sum()),
+            "threshold": self.threshold,
+            "iou": self.iou,
+            "tp": tp,
+            "fp": fp,
+            "fn": n_truth - tp,
+            "precision": float(rates["precision"]),
+            "recall": float(rates["recall"]),
+            "f1": float(rates["f1"]),
+            "ap50": aps[0],
+            "ap": float(np.mean(aps)) if n_truth else math.nan,
+        }
+
+    def _recall_by_height(self) -> dict[str, float]:
+        found = self._found_at(self.threshold)
+        height = self._aligned.truth.boxes[:, 3]
+        bucket = np.digitize(height, HEIGHTS[1:-1])
+        out = {}
+        for k, label in enumerate(HEIGHT_LABELS):
+            here = self._real_truth & (bucket == k)
+            out[f"recall_height_{label}"] = float(found[here].mean()) if here.any() else math.nan
+        return out
+
+    def _found_at(self, threshold: float) -> np.ndarray:
+        """Per truth row, whether a detection scoring at least ``threshold`` matched it."""
+        by = self._matches.truth_det
+        found = by >= 0
+        found[found] = self._score[by[found]] >= threshold
+        return found
+
+    # -- matches -----------------------------------------------------------------------------------
+
+    def matches(self, threshold: float | None = None) -> pd.DataFrame:
+        """One row per truth box (``outcome`` tp, fn or ignore) and per detection scoring at least
+        ``threshold`` (default: the result's; tp, fp or ignored), with ``iou`` of the pair, the
+        detection's ``score``, ``size`` (box height, pixels) and ``partner`` (the other row's index)."""
+        threshold = self.threshold if threshold is None else float(threshold)
+        m = self._matches
+        truth, dets = self._aligned.truth_rows, self._aligned.det_rows
+        kept = np.flatnonzero(self._score >= threshold)
+        found = self._found_at(threshold)
+        truth_outcome = np.where(~self._real_truth, "ignore", np.where(found, "tp", "fn"))
+        det_outcome = np.where(m.det_ignored, "ignored", np.where(m.det_tp, "tp", "fp"))[kept]
+        position = np.full(self._score.size, -1)
+        position[kept] = len(truth) + np.arange(kept.size)
+        partner_det = np.where(found, position[np.maximum(m.truth_det, 0)], -1)
+        partner_truth = np.where(m.det_tp[kept], m.det_truth[kept], -1)
+        truth_iou = np.where(found, m.det_overlap[np.maximum(m.truth_det, 0)], np.nan)
+        table = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "kind": "truth",
+                        "outcome": truth_outcome,
+                        "source": truth["source"].to_numpy(object),
+                        "frame": truth["frame"].to_numpy(),
+                        "track_id": truth["track_id"].array,
+                        "score": np.where(found, self._score[np.maximum(m.truth_det, 0)], np.nan) if truth.size else [],
+                        "iou": truth_iou,
+                        "partner": partner_det,
+                        **{c: truth[c].to_numpy() for c in ("x", "y", "w", "h")},
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "kind": "detection",
+                        "outcome": det_outcome,
+                        "source": dets["source"].to_numpy(object)[kept],
+                        "frame": dets["frame"].to_numpy()[kept],
+                        "track_id": pd.array([pd.NA] * kept.size, dtype="Int64"),
+                        "score": self._score[kept],
+                        "iou": m.det_overlap[kept],
+                        "partner": partner_truth,
+                        **{c: dets[c].to_numpy()[kept] for c in ("x", "y", "w", "h")},
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        table["size"] = table["h"]
+        table["partner"] = table["partner"].astype("Int64").mask(table["partner"] < 0)
+        return table.astype({"kind": "category", "outcome": "category", "source": "string"})
+
+    def source_of(self, name: str) -> str | None:
+        """The file a source name was detected from, where it is a file on this machine."""
+        return self._found.paths.get(name)
+
+    # -- display -----------------------------------------------------------------------------------
+
+    @cached_property
+    def plot(self) -> Any:
+        """The evaluation's plots: ``pr()``, ``f1()``, ``errors(source)``, ``overlay(frame=, source=)``."""
+        from ..plot.evaluation import EvaluationPlots
+
+        return EvaluationPlots(self)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (
+            f"<facekit.Evaluation {s['n_truth']} true faces, {s['n_detections']} detections at {self.threshold:g}: "
+            f"precision {s['precision']:.3f}, recall {s['recall']:.3f}, AP50 {s['ap50']:.3f}>"
+        )
+
+    def _repr_html_(self) -> str:
+        table = pd.Series(self.summary(), name="value").to_frame()
+        return f"<b>facekit.Evaluation</b> at IoU {self.iou:g}{table.to_html(float_format=lambda v: f'{v:.4g}')}"
+
+
+def _rates(threshold: np.ndarray, tp: np.ndarray, fp: np.ndarray, n_truth: int) -> pd.DataFrame:
+    """Counts to the curve's columns: precision 1 with nothing kept, recall NaN without truth, F1 0 when both 0."""
+    tp = tp.astype(np.int64)
+    fp = fp.astype(np.int64)
+    counted = tp + fp
+    precision = np.divide(tp, counted, out=np.ones(tp.size), where=counted > 0)
+    recall = tp / n_truth if n_truth else np.full(tp.size, np.nan)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros(tp.size), where=total > 0)
+    return pd.DataFrame(
+        {
+            "threshold": threshold.astype(np.float64),
+            "tp": tp,
+            "fp": fp,
+            "fn": n_truth - tp,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
+    )
