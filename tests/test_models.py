@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import facekit as fk
-from facekit import models
+from facekit import models, variants
 
 
 def write_sdist(target: Path, members: dict[str, bytes]) -> Path:
@@ -241,7 +241,7 @@ def test_offline_without_a_model_says_how_to_provide_it(home, offline):
 
 
 def test_info_describes_the_detector(model_path):
-    described = models.info()
+    described = variants.info()
     assert described["path"] == str(model_path)
     assert described["sha256"] == models.DEFAULT_MODEL_SHA256 and described["verified"] is True
     assert described["input_size"] == [640, 640]
@@ -264,7 +264,7 @@ def test_fetch_from_pypi(home):
 
 def test_info_lists_the_variants_without_deriving_them(home, model_path):
     shutil.copytree(model_path.parents[1], home, ignore=shutil.ignore_patterns("variants"))
-    listed = {entry["kind"]: entry for entry in models.info()["variants"]}
+    listed = {entry["kind"]: entry for entry in variants.info()["variants"]}
     assert set(listed) == {"native", "int8"}
     assert not any(entry["cached"] for entry in listed.values())
     assert not (home / "models" / "variants").exists()  # listing derives nothing

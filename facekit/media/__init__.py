@@ -1,22 +1,23 @@
 """Media: any source to pixels with their frame index and timestamp. Knows nothing of faces."""
 
-from .opening import decode, frame_pixels, open_media
 from .image import Picture, decode_image, is_animated, picture_from_pixels
+from .opening import decode, frame_pixels, open_media
 from .sniff import SNIFF_BYTES, MediaKind, sniff
-from .sources import Source, read_source
+from .sources import Source, locate, read_source
 from .video import Frame, Video
 
 __all__ = [
+    "SNIFF_BYTES",
     "Frame",
     "MediaKind",
     "Picture",
-    "SNIFF_BYTES",
     "Source",
     "Video",
     "decode",
     "decode_image",
     "frame_pixels",
     "is_animated",
+    "locate",
     "open_media",
     "picture_from_pixels",
     "read_source",

@@ -11,6 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InvalidInputError, LimitExceededError, MediaDecodeError
 from ..limits import Limits
+from .sources import Source
 
 
 @dataclass(frozen=True)
@@ -47,25 +48,26 @@ def _check_pixels(width: int, height: int, limits: Limits) -> None:
         )
 
 
-def open_image(data: bytes, limits: Limits) -> Image.Image:
-    """Open (not decode) ``data`` as a PIL image and check its pixel count from the header."""
-    if not data:
+def open_image(media: bytes | Source, limits: Limits) -> Image.Image:
+    """Open (not decode) encoded ``media`` as a PIL image and check its pixel count from the header."""
+    source = media if isinstance(media, Source) else Source("bytes", data=bytes(media))
+    if source.size == 0:
         raise MediaDecodeError("the input is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(source.path if source.path is not None else io.BytesIO(source.data or b""))
     except Image.DecompressionBombError as exc:
         raise LimitExceededError(f"picture refused before decoding: {exc}") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise MediaDecodeError(f"not a recognised image or video ({len(data)} bytes)") from exc
+        raise MediaDecodeError(f"not a recognised image or video ({source.description})") from exc
     _check_pixels(image.width, image.height, limits)
     return image
 
 
-def decode_image(data: bytes, limits: Limits) -> Picture:
-    """Decode ``data`` (JPEG, PNG, WebP, BMP, TIFF, a one-frame GIF, ...) into an upright Picture."""
-    image = open_image(data, limits)
+def decode_image(media: bytes | Source, limits: Limits) -> Picture:
+    """Decode ``media`` (JPEG, PNG, WebP, BMP, TIFF, a one-frame GIF, ...) into an upright Picture."""
+    image = open_image(media, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -112,7 +114,7 @@ def picture_from_pixels(pixels: np.ndarray | Image.Image, limits: Limits) -> Pic
 _ANIMATED_FORMATS = {"GIF", "WEBP", "PNG"}
 
 
-def is_animated(data: bytes, limits: Limits) -> bool:
+def is_animated(media: bytes | Source, limits: Limits) -> bool:
     """True for a GIF, WebP or APNG with more than one frame: those are analysed as videos."""
-    image = open_image(data, limits)
-    return image.format in _ANIMATED_FORMATS and bool(getattr(image, "is_animated", False))
+    with open_image(media, limits) as image:
+        return image.format in _ANIMATED_FORMATS and bool(getattr(image, "is_animated", False))

@@ -8,35 +8,40 @@ from ..errors import InvalidInputError, MediaDecodeError
 from ..limits import Limits
 from .image import Picture, decode_image, is_animated, picture_from_pixels
 from .sniff import SNIFF_BYTES, MediaKind, sniff
-from .sources import SourceLike, read_source
+from .sources import Source, SourceLike, locate
 from .video import Video
 
 
-def open_media(source: SourceLike, limits: Limits | None = None) -> Picture | Video:
-    """Read ``source`` (path, URL, base64, bytes, array, PIL image) into a Picture or a Video."""
+def open_media(source: SourceLike | Source, limits: Limits | None = None) -> Picture | Video:
+    """The one way from any source (path, URL, base64, bytes, array, PIL image) to a Picture or a Video.
+
+    Files are decoded where they lie and large downloads or payloads from a temporary file
+    (:func:`~facekit.media.sources.locate`); pictures and videos are told apart by content (:func:`decode`).
+    """
     limits = limits or Limits.from_env()
-    loaded = read_source(source, limits)
-    if loaded.pixels is not None:
-        return picture_from_pixels(loaded.pixels, limits)
-    return decode(loaded.data, limits)
+    found = source if isinstance(source, Source) else locate(source, limits)
+    if found.pixels is not None:
+        return picture_from_pixels(found.pixels, limits)
+    return decode(found, limits)
 
 
-def decode(data: bytes, limits: Limits) -> Picture | Video:
-    """Encoded bytes to one upright picture or an opened video, told apart by content.
+def decode(media: bytes | Source, limits: Limits) -> Picture | Video:
+    """Encoded media to one upright picture or an opened video, told apart by content (:func:`sniff`).
 
     Bytes with no known signature (an old QuickTime file, say) are tried as a picture first and
     then as a video; the picture's error is the one reported when neither works.
     """
-    kind = sniff(data[:SNIFF_BYTES])
-    if kind is MediaKind.VIDEO or (kind is MediaKind.IMAGE and is_animated(data, limits)):
-        return Video(data, limits)
+    found = media if isinstance(media, Source) else Source(f"bytes ({len(media)} bytes)", data=bytes(media))
+    kind = sniff(found.head(SNIFF_BYTES))
+    if kind is MediaKind.VIDEO or (kind is MediaKind.IMAGE and is_animated(found, limits)):
+        return Video(found, limits)
     try:
-        return decode_image(data, limits)
+        return decode_image(found, limits)
     except MediaDecodeError as error:
         if kind is not MediaKind.UNKNOWN:
             raise
         try:
-            return Video(data, limits)
+            return Video(found, limits)
         except MediaDecodeError:
             raise error from None
 

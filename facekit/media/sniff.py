@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import Enum
 
-
 SNIFF_BYTES = 512
 
 
@@ -46,7 +45,13 @@ def sniff(head: bytes) -> MediaKind:
     if head.startswith((b"GIF87a", b"GIF89a")) or head.startswith(_IMAGE_MAGIC):
         return MediaKind.IMAGE
     if head[:4] == b"RIFF":
-        return MediaKind.IMAGE if head[8:12] == b"WEBP" else MediaKind.VIDEO if head[8:12] == b"AVI " else MediaKind.UNKNOWN
+        return (
+            MediaKind.IMAGE
+            if head[8:12] == b"WEBP"
+            else MediaKind.VIDEO
+            if head[8:12] == b"AVI "
+            else MediaKind.UNKNOWN
+        )
     if head[4:8] == b"ftyp":
         return MediaKind.IMAGE if head[8:12] in _IMAGE_BRANDS else MediaKind.VIDEO
     if head[4:8] in _QUICKTIME_ATOMS:

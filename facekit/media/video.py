@@ -1,6 +1,7 @@
 """Decode videos with PyAV: upright RGB frames with their source index and timestamp. Knows nothing of faces.
 
-A :class:`Video` first reads the packet timestamps (demuxing, no decoding), which gives the exact
+A :class:`Video` reads its file where it lies (bytes stay in memory, large ones in a temporary
+file: :func:`facekit.media.sources.locate`), so a long video is never held whole. It first reads the packet timestamps (demuxing, no decoding), which gives the exact
 frame count, each frame's index (its rank in presentation order, right for variable frame rate
 too) and the keyframes. :meth:`Video.sample` then reaches each wanted frame by seeking to the
 keyframe before it and decoding forward; :meth:`Video.stream` decodes every frame in order. Both
@@ -9,19 +10,21 @@ decode and convert in a background thread, a few frames ahead of the caller, in 
 
 from __future__ import annotations
 
-import io
+import os
 import queue
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
 
 from ..errors import LimitExceededError, MediaDecodeError
 from ..limits import Limits
+from .sources import Source
 
 THREAD_TYPE = "AUTO"
 """ffmpeg decoder threading (frame and slice threads), so decoding keeps ahead of inference."""
@@ -39,10 +42,16 @@ class Frame:
 
 
 class Video:
-    """An encoded video held in memory: its timestamp index, and its frames by seek or as a stream."""
+    """An encoded video (bytes, a file, or a located :class:`Source`): its timestamp index, and its
+    frames by seek or as a stream."""
 
-    def __init__(self, data: bytes, limits: Limits) -> None:
-        self._data = data
+    def __init__(self, media: bytes | str | os.PathLike[str] | Source, limits: Limits) -> None:
+        if isinstance(media, Source):
+            self.source = media
+        elif isinstance(media, (str, os.PathLike)):
+            self.source = Source(str(media), path=Path(media))
+        else:
+            self.source = Source(f"bytes ({len(media)} bytes)", data=bytes(media))
         self._limits = limits
         self.decoded = 0
         """Frames the decoder produced so far (including those decoded only to reach a sampled frame)."""
@@ -66,7 +75,9 @@ class Video:
         self.duration = float(span * self._time_base)
         self.fps = self.frame_count / self.duration if self.duration > 0 else 0.0
         if declared is not None and declared - (self.start + self.duration) > max(0.5, 0.05 * declared):
-            self.problems.append(f"the frames end at {self.start + self.duration:.2f} s of the declared {declared:.2f} s")
+            self.problems.append(
+                f"the frames end at {self.start + self.duration:.2f} s of the declared {declared:.2f} s"
+            )
         if self.duration > limits.max_video_seconds:
             raise LimitExceededError(
                 f"video lasts {self.duration:.1f} s, over the limit of {limits.max_video_seconds:g} s "
@@ -74,13 +85,14 @@ class Video:
             )
 
     def _open(self) -> av.container.InputContainer:
+        """A fresh container: PyAV reads the file itself, or a stream over the bytes."""
+        where = str(self.source.path) if self.source.path is not None else self.source.open()
         try:
-            container = av.open(
-                io.BytesIO(self._data), mode="r", options={"fflags": "+genpts"}, metadata_errors="replace"
-            )
-        except (av.FFmpegError, ValueError) as exc:
+            container = av.open(where, mode="r", options={"fflags": "+genpts"}, metadata_errors="replace")
+        except (av.FFmpegError, ValueError, OSError) as exc:
             raise MediaDecodeError(
-                f"not a decodable video ({len(self._data)} bytes; truncated, corrupt or not a video): {exc}"
+                f"not a decodable video ({self.source.description}, {self.source.size} bytes; "
+                f"truncated, corrupt or not a video): {exc}"
             ) from exc
         if not container.streams.video:
             container.close()
@@ -127,7 +139,7 @@ class Video:
             keys = self._keyframes[self._keyframes >= self._pts[0]]
             if len(keys):
                 wanted = keys[np.abs(keys[None, :] - wanted[:, None]).argmin(axis=1)]
-        return sorted({self._nearest(int(round(t))) for t in wanted})
+        return sorted({self._nearest(round(float(t))) for t in wanted})
 
     def _nearest(self, pts: int) -> int:
         """Index of the frame whose timestamp is nearest ``pts``."""
@@ -170,7 +182,7 @@ class Video:
             before = self._keyframes[self._keyframes <= target]
             key = int(before[-1]) if len(before) else int(self._pts[0])
             fresh_start = decoder is None and (len(self._keyframes) == 0 or key <= self._keyframes[0])
-            if not fresh_start and (decoder is None or key > position):
+            if not fresh_start and (decoder is None or position is None or key > position):
                 container.seek(key, stream=stream, backward=True, any_frame=False)
                 decoder = None
             decoder = decoder or self._counted(container.decode(stream))
@@ -235,12 +247,13 @@ class Video:
             warnings.warn(
                 f"video is truncated or corrupt ({reason}); analysed the {yielded} of {expected} frames that decode",
                 RuntimeWarning,
+                stacklevel=2,
             )
 
     def _convert(self, frame: av.VideoFrame) -> Frame:
         """``frame`` as upright RGB pixels with its index and time (full size: swscale's own resizing
         is slower than converting at full size and letting the detector resize)."""
-        self.rotation = int(round(frame.rotation or 0))
+        self.rotation = round(float(frame.rotation or 0))
         quarter = round(self.rotation / 90) % 4
         pixels = frame.to_ndarray(format="rgb24")
         if quarter:
