@@ -105,6 +105,12 @@ class DetectOptions:
         """Frames sampled from a video when neither ``every_frame`` nor ``frames`` is set."""
         return DEFAULT_NUM_FRAMES if self.num_frames is None else self.num_frames
 
+    def canonical(self) -> dict[str, Any]:
+        """The options as a dict in which equal requests are equal: the default sample count is
+        spelled out (a batch keys its results on this)."""
+        sampled = not self.every_frame and self.frames is None
+        return {**self.as_dict(), "num_frames": self.sample_count if sampled else None}
+
     def resolved_limits(self) -> Limits:
         """The limits given, else those of the ``FACEKIT_*`` settings."""
         return self.limits if self.limits is not None else Limits.from_env()

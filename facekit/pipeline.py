@@ -18,7 +18,7 @@ from . import __version__, models, variants
 from .crops import write_crops
 from .engine import Detections, Detector
 from .errors import InvalidInputError
-from .media import Picture, Video, decode, picture_from_pixels, read_source
+from .media import Picture, Video, locate, open_media
 from .media.sources import SourceLike
 from .meta import RunMeta
 from .options import DEFAULT_FLOOR, DetectOptions
@@ -65,22 +65,22 @@ def detect(source: SourceLike, options: DetectOptions | None = None, **changes: 
     started = time.perf_counter()
     resolved, variant, aspect = resolve_variant(opts.model, opts.precision, opts.aspect)
     detector = Detector.load(variant.path, opts.threads, opts.spinning, aspect)
-    loaded = read_source(source, limits)
+    loaded = locate(source, limits)
     read_done = time.perf_counter()
-    media = picture_from_pixels(loaded.pixels, limits) if loaded.pixels is not None else decode(loaded.data, limits)
+    media = open_media(loaded, limits)
     decoded = time.perf_counter()
     floor = min(opts.floor, opts.confidence)
     crop = None
     if opts.crops:
         directory = opts.crops_dir if opts.crops_dir is not None else models.home() / "crops" / uuid.uuid4().hex
-        stem = Path(loaded.description).stem if loaded.data is not None else "face"
+        stem = Path(loaded.description).stem if loaded.encoded else "face"
         crop = _Crops(directory, stem, opts.confidence)
     if isinstance(media, Video):
         if opts.frames is not None:
             indices = _checked_frames(opts.frames, media.frame_count)
         else:
             indices = None if opts.every_frame else media.sample_indices(opts.sample_count, snap=opts.snap_to_keyframes)
-        show = _interactive() if opts.progress is None else opts.progress
+        show = interactive() if opts.progress is None else opts.progress
         candidates, frames, picture, seen = _analyse_video(media, indices, detector, floor, crop, show)
     else:
         if opts.frames is not None:
@@ -195,18 +195,23 @@ def _analyse_video(
     began = time.perf_counter()
     frames = video.stream() if indices is None else video.sample(indices)
     total = video.frame_count if indices is None else len(indices)
-    tables, rows, picture, detecting = [], [], None, 0.0
+    # Per frame only the detector's float32 arrays are kept (~60 bytes a candidate); the float64
+    # columns are made once at the end, so memory grows by little more than that per frame.
+    found_per_frame: list[Detections] = []
+    cropped: list[Columns] = []
+    rows: list[tuple[int, float]] = []
+    picture, detecting = None, 0.0
     with _progress_bar(total, progress) as bar:
         for frame in frames:
             tick = time.perf_counter()
             found = detector.detect(frame.pixels, floor)
             detecting += time.perf_counter() - tick
-            table = face_columns(found, frame=frame.index, time=frame.time)
             if crop is not None:
-                table = crop.add(table, frame.pixels)
+                cropped.append(crop.add(face_columns(found, frame=frame.index, time=frame.time), frame.pixels))
+            else:
+                found_per_frame.append(found)
             if picture is None:
                 picture = frame.pixels  # the first frame, drawn under result.plot()
-            tables.append(table)
             rows.append((frame.index, frame.time))
             bar.update()
     seen = {
@@ -224,7 +229,17 @@ def _analyse_video(
         "timings_ms": {"detect": round(detecting * 1e3, 3), "analyse": _ms(began, time.perf_counter())},
     }
     frames_table = pd.DataFrame(rows, columns=["frame", "time"])
-    return _concat(tables), frames_table, picture, seen
+    if crop is not None:
+        return _concat(cropped), frames_table, picture, seen
+    counts = [len(found) for found in found_per_frame]
+    joined = Detections.concat(found_per_frame)
+    found_per_frame.clear()
+    candidates = face_columns(
+        joined,
+        frame=np.repeat(frames_table["frame"].to_numpy(np.int64), counts),
+        time=np.repeat(frames_table["time"].to_numpy(np.float64), counts),
+    )
+    return candidates, frames_table, picture, seen
 
 
 def _progress_bar(total: int, show: bool):
@@ -234,7 +249,7 @@ def _progress_bar(total: int, show: bool):
     return tqdm(total=total, unit="frame", desc="facekit", disable=not show)
 
 
-def _interactive() -> bool:
+def interactive() -> bool:
     """True in an IPython or Jupyter session, or when stderr is a terminal."""
     ipython = sys.modules.get("IPython")
     if ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None:
@@ -242,19 +257,19 @@ def _interactive() -> bool:
     return sys.stderr.isatty()
 
 
-def face_columns(detections: Detections, *, frame: int, time: float) -> Columns:
-    """Detections of one frame as numpy columns of the canonical face table (best score first).
+def face_columns(detections: Detections, *, frame: int | np.ndarray, time: float | np.ndarray) -> Columns:
+    """Detections as numpy columns of the canonical face table, in their order; ``frame`` and
+    ``time``: one value for all, or one per detection.
 
-    Plain arrays, not a DataFrame: a video makes one of these per frame, and pandas would cost
-    more per frame than the rest of the work around the model.
+    Plain arrays, not a DataFrame: pandas would cost more per frame than the work around the model.
     """
     count = len(detections)
     boxes = detections.boxes.astype(np.float64)
     xywh = np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]])
     points = six_landmarks(detections.keypoints.astype(np.float64)).reshape(count, len(LANDMARK_COLUMNS))
     columns = {
-        "frame": np.full(count, frame, dtype=np.int64),
-        "time": np.full(count, time, dtype=np.float64),
+        "frame": np.zeros(count, np.int64) + frame,
+        "time": np.zeros(count, np.float64) + time,
         "score": detections.scores.astype(np.float64),
     }
     columns.update(zip(BOX_COLUMNS + LANDMARK_COLUMNS, np.hstack([xywh, points]).T))

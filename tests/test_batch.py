@@ -136,7 +136,7 @@ def test_rerun_of_a_finished_batch_detects_nothing(folder, batch, tmp_path, monk
 
     monkeypatch.setattr(facekit.batch.work, "detect", only_warm_up)
     again = fk.detect_many(sources, output=tmp_path / "out.parquet", workers=1)
-    assert again.status["cached"].tolist() == [True] * 9 + [False]  # the missing file is tried again
+    assert again.status["cached"].tolist() == [True] * (len(first.status) - 1) + [False]  # the missing file is tried again
     pd.testing.assert_frame_equal(again.faces, first.faces)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out.parquet"), first.faces)
     pd.testing.assert_frame_equal(read(tmp_path / "out.parquet").status, again.status)

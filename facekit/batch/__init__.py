@@ -8,21 +8,22 @@ that run where the detector is (:mod:`.work`: in this process, in worker process
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..engine import default_threads
 from ..errors import InvalidInputError
+from ..options import DetectOptions
+from ..pipeline import interactive
 from ..table import typed
-from ..pipeline import _interactive, detect
 from . import local
 from .sources import SourcesLike, expand
 from .store import BATCH_FACE_DTYPES, FACES_FILE, STATUS_DTYPES, STATUS_FILE, Store
@@ -89,12 +90,12 @@ def detect_many(
     """
     started = time.perf_counter()
     items = expand(sources)
-    options = _all_options(detect_options)
+    options = DetectOptions.of(**detect_options)
     store = Store(Path(output).expanduser() if output is not None else None)
     rows: list[dict[str, Any]] = []
     from tqdm.auto import tqdm
 
-    show = _interactive() if progress is None else progress
+    show = interactive() if progress is None else progress
     with tqdm(total=len(items), unit="file", desc="facekit batch", disable=not show) as bar:
         for chunk in _run(items, workers, scheduler, options, store.done()):
             store.add(chunk.rows, chunk.faces)
@@ -114,19 +115,8 @@ def read(output: str | os.PathLike[str]) -> Batch:
     return Batch(pd.read_parquet(root / FACES_FILE), pd.read_parquet(root / STATUS_FILE))
 
 
-def _all_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Every ``detect`` option, defaults filled in, so that a result's key does not depend on
-    whether a default was spelled out; options ``detect`` does not take are refused here."""
-    try:
-        bound = inspect.signature(detect).bind(None, **options)
-    except TypeError as exc:
-        raise InvalidInputError(f"detect_many: {exc}") from None
-    bound.apply_defaults()
-    return {name: value for name, value in bound.arguments.items() if name != "source"}
-
-
 def _run(
-    items: list[str], workers: int | None, scheduler: Any, options: dict[str, Any], done: frozenset[str]
+    items: list[str], workers: int | None, scheduler: Any, options: DetectOptions, done: frozenset[str]
 ) -> Iterator[Chunk]:
     """Chunk results as they complete, from a Dask cluster or from this machine."""
     if not items:
@@ -137,7 +127,7 @@ def _run(
         from . import cluster
 
         with cluster.connect(scheduler) as client:
-            task = Task({**options, "threads": options.get("threads") or 1}, done)
+            task = Task(DetectOptions.of(options, threads=options.threads or 1), done)
             yield from cluster.run(client, _chunked(items, cluster.slots(client)), task)
         return
     cores = default_threads()
@@ -146,7 +136,7 @@ def _run(
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
         raise InvalidInputError(f"workers must be a whole number >= 0, got {workers!r}")
     workers = max(1, min(workers, len(items)))
-    task = Task({**options, "threads": options.get("threads") or max(1, cores // workers)}, done)
+    task = Task(DetectOptions.of(options, threads=options.threads or max(1, cores // workers)), done)
     warm(task.options)  # checks the options' values and fetches the model once, before any worker starts
     yield from local.run(_chunked(items, workers), task, workers)
 

@@ -6,11 +6,13 @@ come back to the caller as they complete and are stored there, exactly as in a l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from distributed import Client, WorkerPlugin, as_completed
 
+from ..options import DetectOptions
 from .work import Chunk, Task, run_chunk, warm
 
 
@@ -20,7 +22,7 @@ class DetectorPlugin(WorkerPlugin):
     idempotent = False  # a batch with other options (model, threads, ...) replaces an earlier one's
     name = "facekit-detector"
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: DetectOptions) -> None:
         self.options = options
 
     def setup(self, worker: Any) -> None:

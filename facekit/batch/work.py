@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError
-from ..limits import Limits
 from ..media import read_source
+from ..options import DetectOptions
 from ..pipeline import detect, resolve_variant
 
 UNKEYED_OPTIONS = ("threads", "progress", "model")
@@ -35,13 +35,13 @@ _BLANK = np.zeros((32, 32, 3), np.uint8)
 class Task:
     """The detect options of a batch and the keys already stored (detected no more)."""
 
-    options: dict[str, Any]
+    options: DetectOptions
     done: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def fingerprint(self) -> str:
         """The options that shape a result, as canonical JSON."""
-        shaping = {k: v for k, v in self.options.items() if k not in UNKEYED_OPTIONS}
+        shaping = {k: v for k, v in self.options.canonical().items() if k not in UNKEYED_OPTIONS}
         return json.dumps(shaping, sort_keys=True, default=repr)
 
 
@@ -53,19 +53,19 @@ class Chunk:
     faces: pd.DataFrame | None
 
 
-def warm(options: dict[str, Any]) -> None:
+def warm(options: DetectOptions) -> None:
     """Load this process's detector now, by detecting in a blank picture with the batch's options.
 
     Going through ``detect`` itself puts in its per-process cache exactly the session the tasks
     will ask for (model variant, threads, ...), and checks the options' values on the way.
     """
-    detect(_BLANK, **{**options, "crops": False, "progress": False})
+    detect(_BLANK, options, crops=False, progress=False)
 
 
 def run_chunk(task: Task, sources: list[str]) -> Chunk:
     """Detect faces in each source; a bad one becomes an error row and the chunk goes on."""
     options = task.options
-    _, variant, aspect = resolve_variant(options.get("model"), options.get("precision"), options.get("aspect"))
+    _, variant, aspect = resolve_variant(options.model, options.precision, options.aspect)
     salt = hashlib.sha256(f"{task.fingerprint}\n{variant.sha256}\n{aspect}".encode()).hexdigest()
     rows, tables = [], []
     for source in sources:
@@ -80,12 +80,12 @@ def _run_one(task: Task, source: str, salt: str) -> tuple[dict[str, Any], pd.Dat
     started = time.perf_counter()
     row: dict[str, Any] = {"source": source, "key": None, "cached": False}
     try:
-        data = read_source(source, task.options.get("limits") or Limits.from_env()).data
+        data = read_source(source, task.options.resolved_limits()).data
         row["key"] = hashlib.sha256(hashlib.sha256(data).hexdigest().encode() + salt.encode()).hexdigest()
         if row["key"] in task.done:
             return {**row, "cached": True}, None
-        result = detect(data, **{**task.options, "progress": False})
-    except Exception as exc:  # noqa: BLE001 - a bad file never stops the batch: it becomes its row
+        result = detect(data, task.options, progress=False)
+    except Exception as exc:
         # Content errors (undecodable, too large) are final for that content; anything else
         # (no file, no network, a crash) is tried again on the next run.
         final = row["key"] is not None and isinstance(exc, InvalidInputError)
