@@ -25,6 +25,7 @@ import pandas as pd
 from . import models
 from .limits import Limits
 from .media import decode_image
+from .synthetic import ShotVideo, shot_video  # noqa: F401 - the four-shot video with true tracks
 
 
 @cache
