@@ -270,6 +270,26 @@ class Result:
         """Alias of ``result.plot.contact_sheet()``."""
         return self.plot.contact_sheet(source, columns=columns, size=size, **style)
 
+    # -- video out and notebook display -------------------------------------------------------
+
+    def render(self, path: str | os.PathLike[str], source: Any = None, style: str = "boxes", **options: Any) -> Path:
+        """Write the faces drawn on (``style="boxes"``) or hidden in (``"blur"``, ``"pixelate"``,
+        ``"mask"``) the source video or picture to ``path``; see :func:`facekit.render.render_video`."""
+        from .render import render_video  # deferred: the encoder is only needed to write video
+
+        return render_video(self, path, source=source, style=style, **options)  # type: ignore[arg-type]
+
+    def show(self, **options: Any) -> None:
+        """Display this result inline in a notebook: summary, overlay and, for a video, a short clip."""
+        from .display import show
+
+        show(self, **options)
+
+    def _repr_html_(self) -> str:
+        from .display import result_html
+
+        return result_html(self)
+
     # -- files ---------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> Path:
