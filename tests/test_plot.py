@@ -239,7 +239,8 @@ def test_colours_follow_the_track(video):
     lanes = {line.get_label(): to_rgb(line.get_color()) for line in plot.presence_timeline(faces, frames).lines}
     for track, colour in box_colour.items():
         assert lines[f"#{track}"] == lanes[f"#{track}"] == pytest.approx(colour) == plot.track_color(track)
-    assert plot.track_color(3) == plot.track_color(23) != plot.track_color(4)  # tab20 wraps at 20
+    assert plot.track_color(3) == plot.track_color(63) != plot.track_color(23)  # 60 colours, then they wrap
+    assert len({plot.track_color(t) for t in range(60)}) == 60
     assert plot.track_color(pd.NA) == plot.track_color(0)
 
 

@@ -18,8 +18,21 @@ from matplotlib.transforms import Affine2D, IdentityTransform
 
 from ..schema import LANDMARKS
 
-TRACK_COLORS = plt.get_cmap("tab20").colors
-PALETTE = np.asarray(TRACK_COLORS)
+
+def _palette(count: int = 60) -> np.ndarray:
+    """``count`` track colours: hues a golden angle apart (so ids close in number are far in hue)
+    in three saturation and three brightness tiers (so ids a hue-cycle apart still differ)."""
+    from matplotlib.colors import hsv_to_rgb
+
+    i = np.arange(count)
+    hue = (0.6 + i * 0.6180339887) % 1.0
+    saturation = np.array([0.9, 0.55, 1.0])[i % 3]
+    brightness = np.array([0.85, 0.95, 0.6])[(i // 3) % 3]
+    return hsv_to_rgb(np.column_stack([hue, saturation, brightness]))
+
+
+PALETTE = _palette()
+TRACK_COLORS = tuple(tuple(float(c) for c in rgb) for rgb in PALETTE)
 REMOVED_COLOR = (0.55, 0.55, 0.55)
 BELOW_COLOR = (0.75, 0.75, 0.75)
 KEPT_COLOR = "C0"
