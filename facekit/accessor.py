@@ -79,7 +79,7 @@ class FacesAccessor:
         return Result(
             self.faces().drop(columns=["face", "removed"], errors="ignore"),
             frames,
-            {"source": "DataFrame", "media": media_of(frames["time"])},
+            {"source": "DataFrame", "media": media_of(frames["time"].to_numpy(np.float64))},
             confidence=0.0,
             removed=self.removed(),
         )
@@ -136,7 +136,7 @@ def _pixels(frame: int, source: Any) -> np.ndarray | None:
 
 def _completed(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the columns a face table may lack (time, score, track_id, face) as unknowns."""
-    missing = {
+    missing: dict[str, Any] = {
         "time": np.nan,
         "score": np.nan,
         "track_id": pd.array([pd.NA] * len(frame), dtype="Int64"),

@@ -99,7 +99,7 @@ def _parse(obj: dict[str, Any] | str) -> AkoolAnswer:
     removed = pd.DataFrame(dict(zip(BOX_COLUMNS, _rows(removed_lists, frames, 4, "removed").T)))
     removed.insert(0, "frame", np.repeat(frames, removed_counts))
     removed_ids = _per_face(entries, "removed_track_ids", removed_counts, frames, complete=True)
-    removed.insert(1, "track_id", pd.array(removed_ids, dtype="Float64").astype("Int64"))
+    removed.insert(1, "track_id", pd.Series(removed_ids, dtype="Float64").astype("Int64"))
 
     table = FaceTable.build(columns, {"frame": frames, "time": times}, removed=removed[list(REMOVED_DTYPES)])
     return AkoolAnswer(table, {"source": "akool answer", "media": media_of(times), "model": "unknown"})

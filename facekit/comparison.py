@@ -182,15 +182,15 @@ def _unmatched(faces: pd.DataFrame, matched: pd.Series | list, kind: str) -> pd.
 
 def _frame_row(frame: int, in_a: bool, in_b: bool, n_a: int, n_b: int, pairs: pd.DataFrame | None) -> dict:
     """One line of the per-frame table; counts are NA where one side never analysed the frame."""
-    both = pairs is not None
-    matched = len(pairs) if both else pd.NA
+    if pairs is None:
+        return {"frame": frame, "in_a": in_a, "in_b": in_b, "n_a": n_a if in_a else pd.NA,
+                "n_b": n_b if in_b else pd.NA, "matched": pd.NA, "missing": pd.NA, "extra": pd.NA,
+                "mean_iou": np.nan, "landmark_px": np.nan, "landmark_norm": np.nan}
+    matched = len(pairs)
     return {
         "frame": frame, "in_a": in_a, "in_b": in_b,
-        "n_a": n_a if in_a else pd.NA, "n_b": n_b if in_b else pd.NA,
-        "matched": matched,
-        "missing": n_a - matched if both else pd.NA,
-        "extra": n_b - matched if both else pd.NA,
-        "mean_iou": pairs["iou"].mean() if both and len(pairs) else np.nan,
-        "landmark_px": pairs["landmark_px"].mean() if both and len(pairs) else np.nan,
-        "landmark_norm": pairs["landmark_norm"].mean() if both and len(pairs) else np.nan,
+        "n_a": n_a, "n_b": n_b, "matched": matched, "missing": n_a - matched, "extra": n_b - matched,
+        "mean_iou": pairs["iou"].mean() if matched else np.nan,
+        "landmark_px": pairs["landmark_px"].mean() if matched else np.nan,
+        "landmark_norm": pairs["landmark_norm"].mean() if matched else np.nan,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from .settings import setting_number
 
@@ -40,6 +41,6 @@ class Limits:
             values[field.name] = type(default)(default if number is None else number)
         return cls(**values)
 
-    def replace(self, **changes: float) -> "Limits":
+    def replace(self, **changes: Any) -> "Limits":
         """A copy with some limits changed."""
         return replace(self, **changes)

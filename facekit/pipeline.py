@@ -76,6 +76,7 @@ def detect(source: SourceLike, options: DetectOptions | None = None, **changes: 
         stem = Path(loaded.description).stem if loaded.encoded else "face"
         crop = _Crops(directory, stem, opts.confidence)
     if isinstance(media, Video):
+        indices: list[int] | None
         if opts.frames is not None:
             indices = _checked_frames(opts.frames, media.frame_count)
         else:
@@ -97,7 +98,7 @@ def detect(source: SourceLike, options: DetectOptions | None = None, **changes: 
         aspect=aspect,
         variant=variant.kind,
         variant_sha256=variant.sha256,
-        input_size=tuple(detector.input_size_for(seen["width"], seen["height"])),
+        input_size=_pair(detector.input_size_for(seen["width"], seen["height"])),
         providers=tuple(detector.providers),
         threads=detector.threads,
         spinning=detector.spinning,
@@ -128,6 +129,11 @@ def resolve_variant(
     assert chosen.precision is not None and chosen.aspect is not None  # set just above
     precision = variants.auto_precision(resolved) if chosen.precision == "auto" else chosen.precision
     return resolved, variants.choose(resolved, precision, chosen.aspect), chosen.aspect
+
+
+def _pair(size: Any) -> tuple[int, int]:
+    width, height = size
+    return int(width), int(height)
 
 
 def _ms(start: float, end: float) -> float:

@@ -33,7 +33,7 @@ def landmarks_str(points: np.ndarray) -> str | None:
 def landmarks_strs(points: np.ndarray) -> list[str | None]:
     """:func:`landmarks_str` of every face of an (N, 6, 2) array, None where a point is unknown (NaN)."""
     first = np.asarray(points, dtype=np.float64)[:, :4].reshape(len(points), 8)
-    known = ~np.isnan(first).any(axis=1)
+    known = np.asarray(~np.isnan(first).any(axis=1), dtype=bool)
     ints = np.rint(np.where(known[:, None], first, 0.0)).astype(np.int64).tolist()
     return [_LANDMARKS_FORMAT % tuple(row) if ok else None for row, ok in zip(ints, known.tolist())]
 

@@ -8,8 +8,8 @@ task once too, so a chunk travels as a list of names only.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Iterator
 
 from .work import Chunk, Task, run_chunk, warm
 
@@ -47,4 +47,5 @@ def _start_worker(task: Task) -> None:
 
 def _run_in_worker(chunk: list[str]) -> Chunk:
     """A chunk, with the task the initializer kept."""
+    assert _task is not None, "the pool's initializer sets the task"
     return run_chunk(_task, chunk)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Sequence
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
 
 import numpy as np
@@ -15,18 +16,15 @@ import requests
 from PIL import Image
 
 from ..errors import InvalidInputError
-from ..table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from ..limits import Limits
-from ..media import MediaKind, picture_from_pixels, read_source, sniff
+from ..media import SNIFF_BYTES, MediaKind, kind_of, locate, picture_from_pixels, sniff_format
 from ..media.sources import SourceLike
 from ..result import Result
+from ..table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from .http import Deadline, ErrorCodes, Http
 
 MediaType = Literal["image", "video"]
 
-# File extensions of the common containers, by their first bytes (a service wants a name for them).
-_VIDEO_EXTENSIONS = ((b"\x1a\x45\xdf\xa3", "webm"), (b"RIFF", "avi"), (b"GIF8", "gif"))
-_IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
 _VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".gif"}
 
 
@@ -99,24 +97,22 @@ class HostedClient(ABC):
         return Deadline(self.max_wait)
 
     @abstractmethod
-    def detect(self, source: SourceLike, **options: Any) -> Result:
-        """Detect faces in ``source`` with the hosted service; a :class:`facekit.Result`."""
+    def detect(self, source: SourceLike) -> Result:
+        """Detect faces in ``source`` with the hosted service (each service adds its own keyword
+        options); a :class:`facekit.Result`."""
 
     def read_upload(self, source: SourceLike) -> Upload:
-        """A local source (path, bytes, base64, array, PIL image) as bytes named by their content."""
-        loaded = read_source(source, self.limits)
-        if loaded.pixels is not None:
-            pixels = picture_from_pixels(loaded.pixels, self.limits).pixels  # checked shape, dtype, size
-            return Upload(loaded.description, _png(pixels), "png", "image")
-        data = loaded.data or b""
-        kind = sniff(data[:512])
-        if kind is MediaKind.IMAGE:
-            return Upload(loaded.description, data, *_image_extension(data, loaded.description))
-        if kind is MediaKind.VIDEO:
-            extension = next((ext for magic, ext in _VIDEO_EXTENSIONS if data.startswith(magic)), None)
-            extension = extension or ("mov" if data[8:12] == b"qt  " else "mp4")
-            return Upload(loaded.description, data, extension, "video")
-        raise InvalidInputError(f"{loaded.description} is neither an image nor a video this client can send")
+        """A local source (path, bytes, base64, array, PIL image) as bytes named by their content
+        (facekit's one sniffing rule: :func:`facekit.media.kind_of`, :func:`facekit.media.sniff_format`)."""
+        found = locate(source, self.limits)
+        if found.pixels is not None:
+            pixels = picture_from_pixels(found.pixels, self.limits).pixels  # checked shape, dtype, size
+            return Upload(found.description, _png(pixels), "png", "image")
+        kind = kind_of(found, self.limits)
+        _, extension = sniff_format(found.head(SNIFF_BYTES))
+        if kind is MediaKind.UNKNOWN or extension is None:
+            raise InvalidInputError(f"{found.description} is neither an image nor a video this client can send")
+        return Upload(found.description, found.read(), extension, "video" if kind is MediaKind.VIDEO else "image")
 
 
 def public_url(source: SourceLike) -> str | None:
@@ -157,14 +153,3 @@ def _png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def _image_extension(data: bytes, description: str) -> tuple[str, MediaType]:
-    """The extension of an image by its decoder's format; an animated GIF/WebP counts as video."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            extension = _IMAGE_EXTENSIONS.get(image.format or "", (image.format or "png").lower())
-            animated = bool(getattr(image, "is_animated", False))
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"{description} is not a readable image: {exc}") from exc
-    return extension, "video" if animated else "image"
