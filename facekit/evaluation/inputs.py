@@ -45,7 +45,6 @@ class Aligned:
     images: pd.DataFrame  # source, frame
     dets: Boxes
     truth: Boxes
-    det_rows: pd.DataFrame  # the candidates, in the order of ``dets``
     truth_rows: pd.DataFrame  # the truth, in the order of ``truth``
 
 
@@ -62,11 +61,11 @@ def detected(obj: Any) -> Detected:
         frames = pd.DataFrame({"source": name, "frame": np.asarray(obj.frames, np.int64)})
         return Detected(candidates, kept, obj.confidence, frames, obj.is_video, _files([obj.meta.get("source")]))
     if isinstance(obj, Batch):
-        faces = obj.faces.assign(source=obj.faces["source"].map(base_name))
+        faces = obj.faces.assign(source=base_names(obj.faces["source"]))
         threshold = float(faces["score"].min()) if len(faces) else 1.0
         ok = obj.status[obj.status["status"] == "ok"]
-        pictures = ok.loc[ok["media"] != "video", "source"].map(base_name)
-        videos = faces[faces["source"].isin(set(ok.loc[ok["media"] == "video", "source"].map(base_name)))]
+        pictures = base_names(ok.loc[ok["media"] != "video", "source"])
+        videos = faces[faces["source"].isin(set(base_names(ok.loc[ok["media"] == "video", "source"])))]
         frames = pd.concat([pd.DataFrame({"source": pictures, "frame": 0}), videos[["source", "frame"]]])
         frames = frames.drop_duplicates().reset_index(drop=True).astype({"source": object, "frame": np.int64})
         video = bool((ok["media"] == "video").any())
@@ -79,6 +78,13 @@ def _files(sources: Any) -> dict[str, str]:
     return {base_name(s): str(s) for s in sources if isinstance(s, str) and Path(s).is_file()}
 
 
+def base_names(sources: pd.Series) -> pd.Series:
+    """:func:`base_name` of each source (NA stays NA), computed once per distinct value."""
+    codes, uniques = pd.factorize(sources)
+    named = np.array([base_name(s) for s in uniques] + [pd.NA], dtype=object)
+    return pd.Series(named[codes], index=sources.index, dtype=object)
+
+
 def base_name(source: Any) -> str:
     """A file's name without its folders (either separator); "" for no name."""
     return "" if source is None or pd.isna(source) else ntpath.basename(str(source).replace("/", "\\"))
@@ -87,7 +93,7 @@ def base_name(source: Any) -> str:
 def truth_for(found: Detected, truth: Any) -> pd.DataFrame:
     """The truth rows (from a path or table) that belong to the detections' pictures."""
     table = read_truth(truth)
-    named = table["source"].map(base_name, na_action="ignore").astype("string")
+    named = base_names(table["source"]).astype("string")
     sources = found.frames["source"].unique()
     if len(sources) == 1 and named.dropna().nunique() <= 1:
         named = pd.Series(sources[0], index=table.index, dtype="string")
@@ -100,24 +106,34 @@ def truth_for(found: Detected, truth: Any) -> pd.DataFrame:
 
 
 def aligned(found: Detected, truth: pd.DataFrame) -> Aligned:
-    """Detections and truth as :class:`Boxes` over one table of pictures."""
-    dets = found.candidates.astype({"source": object})
-    truth = truth.astype({"source": object})
-    keys = [t[["source", "frame"]].astype({"source": object}) for t in (dets, truth, found.frames)]
-    images = pd.concat(keys).drop_duplicates().sort_values(["source", "frame"], ignore_index=True)
-    index = pd.MultiIndex.from_frame(images)
-    det_image = index.get_indexer(pd.MultiIndex.from_frame(dets[["source", "frame"]]))
-    truth_image = index.get_indexer(pd.MultiIndex.from_frame(truth[["source", "frame"]]))
+    """Detections and truth as :class:`Boxes` over one table of pictures (sorted by source, frame)."""
+    dets = found.candidates
+    tables = (dets, truth, found.frames)
+    names = pd.Index(sorted({str(s) for t in tables for s in t["source"].unique()}))
+    frames = [t["frame"].to_numpy(np.int64) for t in tables]
+    stride = int(max((f.max(initial=0) for f in frames), default=0)) + 1
+    keys = [names.get_indexer(t["source"].astype(object)).astype(np.int64) * stride + f for t, f in zip(tables, frames)]
+    pictures = np.unique(np.concatenate(keys))
+    images = pd.DataFrame({"source": names.to_numpy(object)[pictures // stride], "frame": pictures % stride})
+    det_image, truth_image = np.searchsorted(pictures, keys[0]), np.searchsorted(pictures, keys[1])
     score = dets["score"].to_numpy(np.float64)
-    det_order = np.lexsort((-score, det_image))
+    det_order = _sorted_by(det_image, -score)
     ignore = truth["ignore"].to_numpy(bool)
-    truth_order = np.lexsort((ignore, truth_image))
-    det_rows = dets.iloc[det_order].reset_index(drop=True)
-    truth_rows = truth.iloc[truth_order].reset_index(drop=True)
+    truth_order = _sorted_by(truth_image, ignore)
     return Aligned(
         images,
-        Boxes(det_image[det_order], det_rows[BOX_COLUMNS].to_numpy(np.float64), score=score[det_order]),
-        Boxes(truth_image[truth_order], truth_rows[BOX_COLUMNS].to_numpy(np.float64), ignore=ignore[truth_order]),
-        det_rows,
-        truth_rows,
+        Boxes(det_image[det_order], dets[BOX_COLUMNS].to_numpy(np.float64)[det_order], score=score[det_order]),
+        Boxes(
+            truth_image[truth_order], truth[BOX_COLUMNS].to_numpy(np.float64)[truth_order], ignore=ignore[truth_order]
+        ),
+        truth.iloc[truth_order].reset_index(drop=True),
     )
+
+
+def _sorted_by(first: np.ndarray, then: np.ndarray) -> np.ndarray:
+    """Row order by ``first``, then ``then`` (stable); rows already in that order (a Result's
+    candidates: by frame, then by descending score) cost one check instead of a sort."""
+    step = first[1:] - first[:-1]
+    if np.all((step > 0) | ((step == 0) & (then[1:] >= then[:-1]))):
+        return np.arange(first.size)
+    return np.lexsort((then, first))

@@ -9,12 +9,13 @@ matches of the candidates above any threshold are those of the whole candidate t
 gives the exact precision/recall curve.
 
 Here all pictures are matched together: only (detection, truth) pairs from the same picture are
-formed (:func:`facekit.geometry.iou_pairs`), pairs below the lowest IoU threshold are dropped,
-and only the pictures where two detections contend for one truth box are walked one by one.
+formed (:func:`facekit.geometry.iou_pairs`, after a cheap test that their boxes meet at all),
+pairs below the lowest IoU threshold are dropped, and COCO's walk goes over every picture at once.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,13 +70,7 @@ class Pairs:
 
 def pairs(dets: Boxes, truth: Boxes, lowest: float) -> Pairs:
     """The overlapping (detection, truth) pairs of the same picture, in (detection, truth) order."""
-    count = int(max(dets.image.max(initial=-1), truth.image.max(initial=-1))) + 1
-    starts = np.searchsorted(truth.image, np.arange(count))
-    per_image = np.bincount(truth.image, minlength=count)
-    per_det = per_image[dets.image]
-    det = np.repeat(np.arange(dets.image.size), per_det)
-    offset = np.arange(det.size) - np.repeat(np.cumsum(per_det) - per_det, per_det)
-    gt = starts[dets.image][det] + offset
+    det, gt = _meeting(dets, truth)
     iou = iou_pairs(dets.boxes[det], truth.boxes[gt])
     assert truth.ignore is not None
     crowd = truth.ignore[gt]
@@ -89,63 +84,97 @@ def pairs(dets: Boxes, truth: Boxes, lowest: float) -> Pairs:
     return Pairs(det[keep], gt[keep], overlap[keep])
 
 
+def _meeting(dets: Boxes, truth: Boxes) -> tuple[np.ndarray, np.ndarray]:
+    """Every (detection, truth) pair of a picture whose boxes overlap at all, sorted by detection
+    then truth row, so that IoU is computed only where it can be above zero.
+
+    Step j pairs each detection with the j-th truth box of its picture; detections are ordered by
+    how many truth boxes their picture has, so each step is one contiguous slice, and the work is
+    the number of pairs, with no pair-sized index arrays built.
+    """
+    count = int(max(dets.image.max(initial=-1), truth.image.max(initial=-1))) + 1
+    per_det = np.bincount(truth.image, minlength=count)[dets.image]
+    order = np.argsort(-per_det, kind="stable")
+    most = -np.sort(-per_det)
+    first = np.searchsorted(truth.image, np.arange(count))[dets.image][order]
+    box = dets.boxes[order]
+    x1, y1, x2, y2 = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
+    tx1, ty1 = truth.boxes[:, 0], truth.boxes[:, 1]
+    tx2, ty2 = tx1 + truth.boxes[:, 2], ty1 + truth.boxes[:, 3]
+    found_det, found_gt = [], []
+    for j in range(int(most[0]) if most.size else 0):
+        n = int(np.searchsorted(-most, -j, side="left"))  # the detections whose picture has more than j boxes
+        gt = first[:n] + j
+        near = np.flatnonzero((x1[:n] < tx2[gt]) & (tx1[gt] < x2[:n]))
+        gt = gt[near]
+        near = near[(y1[near] < ty2[gt]) & (ty1[gt] < y2[near])]
+        found_det.append(order[near])
+        found_gt.append(first[near] + j)
+    det = np.concatenate(found_det) if found_det else np.zeros(0, np.int64)
+    gt = np.concatenate(found_gt) if found_gt else np.zeros(0, np.int64)
+    by = np.lexsort((gt, det))
+    return det[by], gt[by]
+
+
 def match(dets: Boxes, truth: Boxes, found: Pairs, threshold: float) -> Matches:
-    """COCO's matching at one IoU ``threshold`` (from the pairs of :func:`pairs`)."""
+    """COCO's matching at one IoU ``threshold`` (from the pairs of :func:`pairs`).
+
+    COCO walks each picture's detections by descending score. Here the walk runs over all
+    pictures at once: step k takes, in every picture, its k-th detection that overlaps anything,
+    so there are as many steps as the most such detections in one picture, not as detections.
+    """
     assert truth.ignore is not None
-    bar = min(threshold, 1 - 1e-10)
-    ok = found.overlap >= bar
+    ok = found.overlap >= min(threshold, 1 - 1e-10)
     det, gt, overlap = found.det[ok], found.truth[ok], found.overlap[ok]
     crowd = truth.ignore[gt]
     det_truth = np.full(dets.image.size, -1, np.int64)
     det_overlap = np.full(dets.image.size, np.nan)
-    truth_det = np.full(truth.image.size, -1, np.int64)
-    real_counts = np.bincount(gt[~crowd], minlength=truth.image.size)
-    contended = np.zeros(int(dets.image.max(initial=-1)) + 1, bool)
-    contended[truth.image[real_counts > 1]] = True
-    walk = contended[dets.image[det]]
-    _take_best(det[~walk], gt[~walk], overlap[~walk], crowd[~walk], det_truth, det_overlap)
-    _walk(det[walk], gt[walk], overlap[walk], crowd[walk], det_truth, det_overlap)
+    taken = np.zeros(truth.image.size, bool)
+    step = _steps(det, dets.image)
+    order = np.argsort(step, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(step, minlength=int(step.max(initial=-1)) + 1))]
+    for start, end in itertools.pairwise(bounds):
+        rows = order[start:end]
+        rows = rows[crowd[rows] | ~taken[gt[rows]]]  # a face is matched once; an ignore region any number of times
+        best = _best(det[rows], gt[rows], overlap[rows], crowd[rows])
+        chosen = rows[best]
+        det_truth[det[chosen]] = gt[chosen]
+        det_overlap[det[chosen]] = overlap[chosen]
+        taken[gt[chosen[~crowd[chosen]]]] = True
     matched = det_truth >= 0
     det_ignored = np.zeros(dets.image.size, bool)
     det_ignored[matched] = truth.ignore[det_truth[matched]]
     real = matched & ~det_ignored
+    truth_det = np.full(truth.image.size, -1, np.int64)
     truth_det[det_truth[real]] = np.flatnonzero(real)
     return Matches(det_truth, det_overlap, det_ignored, truth_det)
 
 
-def _take_best(det, gt, overlap, crowd, det_truth, det_overlap) -> None:
-    """Uncontended pairs: each detection takes its best real face, else its best ignore region
-    (ties: the later truth row, as COCO's loop does)."""
-    order = np.lexsort((gt, overlap, ~crowd, det))  # per detection: ignore regions, then real faces, by overlap
-    last = np.r_[det[order][1:] != det[order][:-1], True] if order.size else np.zeros(0, bool)
-    best = order[last]
-    det_truth[det[best]] = gt[best]
-    det_overlap[det[best]] = overlap[best]
+def _steps(det: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """Per pair (sorted by detection), the rank of its detection among its picture's detections that have pairs."""
+    new_det = np.r_[True, det[1:] != det[:-1]] if det.size else np.zeros(0, bool)
+    having = det[new_det]  # detection order: by picture, then by descending score
+    first = np.r_[True, image[having][1:] != image[having][:-1]] if having.size else np.zeros(0, bool)
+    position = np.arange(having.size)
+    rank = position - np.maximum.accumulate(np.where(first, position, 0))
+    return rank[np.cumsum(new_det) - 1]
 
 
-def _walk(det, gt, overlap, crowd, det_truth, det_overlap) -> None:
-    """Pictures where detections contend for a face: COCO's loop, detection by detection."""
-    taken: set[int] = set()
-    start = 0
-    while start < det.size:
-        end = start
-        while end < det.size and det[end] == det[start]:
-            end += 1
-        best, best_overlap, best_real = -1, -1.0, False
-        for k in range(start, end):
-            g, real = int(gt[k]), not crowd[k]
-            if real and g in taken:
-                continue
-            if best_real and not real:
-                continue
-            if (real and not best_real) or overlap[k] >= best_overlap:
-                best, best_overlap, best_real = g, float(overlap[k]), real
-        if best >= 0:
-            det_truth[det[start]] = best
-            det_overlap[det[start]] = best_overlap
-            if best_real:
-                taken.add(best)
-        start = end
+def _best(det: np.ndarray, gt: np.ndarray, overlap: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+    """Index of each detection's choice among its pairs (sorted by detection, then truth row): a
+    real face before an ignore region, then the largest overlap, ties to the later truth row (as
+    COCO's loop does)."""
+    if not det.size:
+        return np.zeros(0, np.int64)
+    new_det = np.r_[True, det[1:] != det[:-1]]
+    starts = np.flatnonzero(new_det)
+    group = np.cumsum(new_det) - 1
+    real_best = np.maximum.reduceat(np.where(crowd, -1.0, overlap), starts)
+    crowd_best = np.maximum.reduceat(np.where(crowd, overlap, -1.0), starts)
+    has_real = real_best >= 0  # overlaps are never negative
+    wanted = (overlap == np.where(has_real, real_best, crowd_best)[group]) & (crowd != has_real[group])
+    candidate = np.where(wanted, np.arange(det.size), -1)
+    return np.maximum.reduceat(candidate, starts)
 
 
 def ranked(score: np.ndarray) -> np.ndarray:

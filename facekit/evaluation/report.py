@@ -111,8 +111,9 @@ class Evaluation:
 
     def per_file(self) -> pd.DataFrame:
         """The summary's detection figures (no tracking) per source, one row each."""
-        det_source = self._aligned.det_rows["source"].to_numpy(object)
-        truth_source = self._aligned.truth_rows["source"].to_numpy(object)
+        picture_source = self._aligned.images["source"].to_numpy(object)
+        det_source = picture_source[self._aligned.dets.image]
+        truth_source = picture_source[self._aligned.truth.image]
         rows = [
             {"source": source, **self._figures(det_source == source, truth_source == source)}
             for source in sorted(set(self._aligned.images["source"]))
@@ -168,8 +169,9 @@ class Evaluation:
         detection's ``score``, ``size`` (box height, pixels) and ``partner`` (the other row's index)."""
         threshold = self.threshold if threshold is None else float(threshold)
         m = self._matches
-        truth, dets = self._aligned.truth_rows, self._aligned.det_rows
+        truth, dets, images = self._aligned.truth_rows, self._aligned.dets, self._aligned.images
         kept = np.flatnonzero(self._score >= threshold)
+        picture = dets.image[kept]
         found = self._found_at(threshold)
         truth_outcome = np.where(~self._real_truth, "ignore", np.where(found, "tp", "fn"))
         det_outcome = np.where(m.det_ignored, "ignored", np.where(m.det_tp, "tp", "fp"))[kept]
@@ -197,13 +199,13 @@ class Evaluation:
                     {
                         "kind": "detection",
                         "outcome": det_outcome,
-                        "source": dets["source"].to_numpy(object)[kept],
-                        "frame": dets["frame"].to_numpy()[kept],
+                        "source": images["source"].to_numpy(object)[picture],
+                        "frame": images["frame"].to_numpy(np.int64)[picture],
                         "track_id": pd.array([pd.NA] * kept.size, dtype="Int64"),
                         "score": self._score[kept],
                         "iou": m.det_overlap[kept],
                         "partner": partner_truth,
-                        **{c: dets[c].to_numpy()[kept] for c in ("x", "y", "w", "h")},
+                        **{c: dets.boxes[kept, k] for k, c in enumerate(("x", "y", "w", "h"))},
                     }
                 ),
             ],
