@@ -39,8 +39,10 @@ KEPT_COLOR = "C0"
 THRESHOLD_COLOR = "C3"
 LABEL_FONT = FontProperties(size=7)
 LABEL_PAD = 1.0  # points around a label's text
+LABEL_BACKING = (0.1, 0.1, 0.1, 0.75)  # dark, so white text reads on any picture and any track colour
 LANDMARK_X = [f"{name}_x" for name in LANDMARKS]
 LANDMARK_Y = [f"{name}_y" for name in LANDMARKS]
+
 
 def track_colors(track_ids: Iterable[Any]) -> np.ndarray:
     """(N, 3) RGB colours of ``track_ids`` (a missing id gets the first colour), in one numpy step."""
@@ -106,10 +108,19 @@ def track_lines(ax: Axes, xs: np.ndarray, matrix: np.ndarray, tracks: np.ndarray
 def draw_boxes(ax: Axes, boxes: pd.DataFrame, colors: np.ndarray, linewidth: float, **style: Any) -> None:
     """All ``boxes`` (x, y, w, h rows) as one collection of rectangles."""
     x, y, w, h = (boxes[c].to_numpy(float) for c in ("x", "y", "w", "h"))
-    corners = np.stack([np.column_stack([x, y]), np.column_stack([x + w, y]),
-                        np.column_stack([x + w, y + h]), np.column_stack([x, y + h])], axis=1)
-    ax.add_collection(PolyCollection(corners, closed=True, facecolors="none", edgecolors=colors,
-                                     linewidths=linewidth, **style), autolim=False)
+    corners = np.stack(
+        [
+            np.column_stack([x, y]),
+            np.column_stack([x + w, y]),
+            np.column_stack([x + w, y + h]),
+            np.column_stack([x, y + h]),
+        ],
+        axis=1,
+    )
+    ax.add_collection(
+        PolyCollection(list(corners), closed=True, facecolors="none", edgecolors=colors, linewidths=linewidth, **style),
+        autolim=False,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -119,13 +130,57 @@ def label_paths(text: str) -> tuple[Path, Path]:
     drawn = glyphs.vertices[glyphs.codes != Path.CLOSEPOLY]  # control points: Path.get_extents is 10x slower
     (left, low), (right, top) = drawn.min(axis=0), drawn.max(axis=0)
     bottom = min(low, 0.0)  # the baseline, or below it for descenders
-    glyphs = glyphs.transformed(Affine2D().translate(LABEL_PAD - left, LABEL_PAD - bottom))
+    shifted = glyphs.transformed(Affine2D().translate(LABEL_PAD - left, LABEL_PAD - bottom))
     width, height = right - left + 2 * LABEL_PAD, top - bottom + 2 * LABEL_PAD
-    return glyphs, Path([(0, 0), (width, 0), (width, height), (0, height), (0, 0)], closed=True)
+    return shifted, Path([(0, 0), (width, 0), (width, height), (0, height), (0, 0)], closed=True)
 
 
-def draw_labels(ax: Axes, boxes: pd.DataFrame, texts: list[str], colors: np.ndarray) -> None:
-    """A tag above the top-left corner of each box: white text on its (N, 3) ``colors``.
+def place_labels(
+    boxes: np.ndarray, sizes: np.ndarray, bounds: tuple[float, float] | None, gap: float = 0.0
+) -> np.ndarray:
+    """Top-left corners (N, 2) for labels of ``sizes`` (N, 2: width, height) beside ``boxes``
+    ([x, y, w, h], y downwards), in the order given (put the most important first).
+
+    Each label goes above its box, else inside its top edge, else below it, shifted to stay within
+    ``bounds`` (width, height); a label that would overlap one already placed is dropped (NaN).
+    """
+    corners = np.full((len(boxes), 2), np.nan)
+    placed = np.zeros((0, 4))  # x1, y1, x2, y2 of the labels kept so far
+    for row, ((x, y, _, h), (width, height)) in enumerate(zip(np.asarray(boxes, float), np.asarray(sizes, float))):
+        if not np.isfinite(x + y):
+            continue
+        for top in (y - height - gap, y + gap, y + h + gap):
+            left = x
+            if bounds is not None:
+                left = min(max(left, 0.0), max(bounds[0] - width, 0.0))
+                top = min(max(top, 0.0), max(bounds[1] - height, 0.0))
+            free = ~np.any(
+                (placed[:, 0] < left + width)
+                & (placed[:, 2] > left)
+                & (placed[:, 1] < top + height)
+                & (placed[:, 3] > top)
+            )
+            if free:
+                corners[row] = left, top
+                placed = np.vstack([placed, [left, top, left + width, top + height]])
+                break
+    return corners
+
+
+def _data_per_point(ax: Axes) -> tuple[float, float]:
+    """Data units per typographic point along x and y, at the axes' current size."""
+    box = ax.get_window_extent()
+    points = 72.0 / ax.figure.dpi
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return abs(x1 - x0) / max(box.width * points, 1e-9), abs(y1 - y0) / max(box.height * points, 1e-9)
+
+
+def draw_labels(
+    ax: Axes, boxes: pd.DataFrame, texts: list[str], colors: np.ndarray, priority: np.ndarray | None = None
+) -> None:
+    """A tag beside each box: white text on a dark backing edged in its (N, 3) ``colors``,
+    readable on any picture, kept inside the axes and dropped where tags would overlap
+    (``priority``, e.g. the scores, decides which are kept first).
 
     The glyphs are outlines drawn like scatter markers (sizes in points, offsets in data), two
     collections in all: a hundred matplotlib Text artists with boxes take ~200 ms to draw.
@@ -134,12 +189,40 @@ def draw_labels(ax: Axes, boxes: pd.DataFrame, texts: list[str], colors: np.ndar
     if not shown:
         return
     glyphs, backs = zip(*(label_paths(texts[i]) for i in shown))
-    offsets = boxes[["x", "y"]].to_numpy(float)[shown]
-    backing = np.column_stack([colors[shown], np.full(len(shown), 0.8)])
-    for paths, face, zorder in ((backs, backing, 4), (glyphs, "white", 5)):
-        ax.add_collection(PathCollection(list(paths), sizes=[1.0], offsets=offsets, offset_transform=ax.transData,
-                                         transform=IdentityTransform(), facecolors=face, linewidths=0,
-                                         zorder=zorder), autolim=False)
+    per_x, per_y = _data_per_point(ax)
+    sizes = np.array([back.vertices[2] for back in backs]) * [per_x, per_y]
+    order = (
+        np.arange(len(shown))
+        if priority is None
+        else np.argsort(-np.nan_to_num(np.asarray(priority, float)[shown], nan=-1.0), kind="stable")
+    )
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    table = boxes[["x", "y", "w", "h"]].to_numpy(float)[shown]
+    corners = np.full((len(shown), 2), np.nan)
+    corners[order] = place_labels(
+        table[order] - [min(x0, x1), min(y0, y1), 0, 0], sizes[order], (abs(x1 - x0), abs(y1 - y0))
+    )
+    kept = np.flatnonzero(~np.isnan(corners[:, 0]))
+    if not kept.size:
+        return
+    offsets = corners[kept] + [min(x0, x1), min(y0, y1) + 0.0]
+    offsets[:, 1] += sizes[kept, 1]  # the glyphs grow upwards on screen from the label's bottom-left
+    edges = np.asarray(colors, float)[shown][kept]
+    for paths, face, edge, zorder in ((backs, LABEL_BACKING, edges, 4), (glyphs, "white", "none", 5)):
+        ax.add_collection(
+            PathCollection(
+                [paths[i] for i in kept],
+                sizes=[1.0],
+                offsets=offsets,
+                offset_transform=ax.transData,
+                transform=IdentityTransform(),
+                facecolors=face,
+                edgecolors=edge,
+                linewidths=0.8 if zorder == 4 else 0,
+                zorder=zorder,
+            ),
+            autolim=False,
+        )
 
 
 def finite(scores: Iterable[float]) -> np.ndarray:
@@ -154,4 +237,3 @@ def threshold_line(ax: Axes, threshold: float) -> None:
 
 
 # -- pictures ------------------------------------------------------------------------------------
-

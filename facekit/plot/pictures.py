@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from ._style import (
     track_label,
 )
 
+MAX_SIDE = 2048
+"""Longest side, in pixels, a picture is drawn at: sharp at any figure size a notebook shows."""
+
 Picture = tuple[int, float, np.ndarray]
 """One contact-sheet panel: frame index, time in seconds (NaN if unknown), RGB pixels."""
 
@@ -38,15 +42,21 @@ def overlay(
     landmarks: bool = True,
     linewidth: float = 1.5,
     removed: pd.DataFrame | None = None,
+    max_side: int = MAX_SIDE,
 ) -> Axes:
     """Draw ``faces`` (rows of ``Result.to_frame()``) over ``image``; without an image, on a blank
     canvas of ``size`` (width, height). ``removed`` rows (tracks gone at this frame) are drawn as
-    dashed grey boxes. Boxes, landmarks and removed boxes are one collection each, for fast redraws."""
+    dashed grey boxes. Boxes, landmarks and removed boxes are one collection each, for fast redraws.
+    A picture longer than ``max_side`` pixels is shrunk before drawing (a 90 MP photo would take
+    seconds and gigabytes to draw at full size); labels go where they do not overlap, best scores first."""
     ax = axes_or_new(ax, (8, 6))
     if image is not None:
-        ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
-        ax.set_xlim(ax.get_xlim())  # the picture's extent: boxes partly outside it must not widen the view
-        ax.set_ylim(ax.get_ylim())
+        height, width = image.shape[:2]
+        # shrunk first, drawn over the full-size extent: the axes stay in source pixels, faces need no scaling
+        extent = (-0.5, width - 0.5, height - 0.5, -0.5)  # pixel centres at whole numbers, as imshow has them
+        ax.imshow(shrunk(image, max_side), cmap="gray" if image.ndim == 2 else None, extent=extent)
+        ax.set_xlim(extent[:2])  # the picture's extent: boxes partly outside it must not widen the view
+        ax.set_ylim(extent[2:])
     else:
         width, height = size
         ax.set_xlim(0, width or max(1.0, float((faces["x"] + faces["w"]).max() if len(faces) else 1)))
@@ -55,14 +65,20 @@ def overlay(
     colors = track_colors(faces["track_id"])
     draw_boxes(ax, faces, colors, linewidth)
     if landmarks and len(faces):
-        ax.scatter(faces[LANDMARK_X].to_numpy(float).ravel(), faces[LANDMARK_Y].to_numpy(float).ravel(),
-                   s=6, c=np.repeat(colors, len(LANDMARKS), axis=0), linewidths=0, zorder=3)
+        ax.scatter(
+            faces[LANDMARK_X].to_numpy(float).ravel(),
+            faces[LANDMARK_Y].to_numpy(float).ravel(),
+            s=6,
+            c=np.repeat(colors, len(LANDMARKS), axis=0),
+            linewidths=0,
+            zorder=3,
+        )
     if labels:
         texts = [
             f"{track_label(track)}{'' if pd.isna(score) else f' {score:.2f}'}".strip()
             for track, score in zip(faces["track_id"], faces["score"])
         ]
-        draw_labels(ax, faces, texts, colors)
+        draw_labels(ax, faces, texts, colors, priority=faces["score"].to_numpy(float, na_value=np.nan))
     if removed is not None and len(removed):
         grey = np.tile(REMOVED_COLOR, (len(removed), 1))
         draw_boxes(ax, removed, grey, linewidth, linestyles="--")
@@ -71,6 +87,15 @@ def overlay(
     ax.set_axis_off()
     ax.set_title(plural(len(faces), "face"))
     return ax
+
+
+def shrunk(pixels: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """``pixels`` resized (area averaging) so that the longer side is at most ``max_side``."""
+    scale = max_side / max(pixels.shape[:2])
+    if scale >= 1:
+        return pixels
+    size = (max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)))
+    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
 
 
 def _pictures(pictures: Mapping[int, np.ndarray] | Iterable[Picture], faces: pd.DataFrame) -> list[Picture]:
@@ -105,7 +130,7 @@ def contact_sheet(
         figure.text(0.5, 0.5, "no pictures", ha="center", va="center")
         return figure
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for spare in axes[len(panels):]:
+    for spare in axes[len(panels) :]:
         figure.delaxes(spare)
     for ax, (frame, time, pixels) in zip(axes, panels):
         shown = faces[faces["frame"] == frame]
