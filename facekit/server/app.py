@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from .. import __version__
 from . import akool, crun, files, magichour
@@ -23,6 +24,7 @@ from .storage import Storage
 from .tasks import TaskRunner, TaskStore
 
 log = logging.getLogger("facekit.server")
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -92,7 +94,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _answer(request, exc.status_code, str(exc.detail), exc.headers)  # keeps a 405's Allow
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not just those of the first route matching it
+            headers["Allow"] = _allowed(request)
+        return _answer(request, exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(ClientDisconnect)
     async def gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
@@ -108,6 +113,14 @@ def _add_error_handlers(app: FastAPI) -> None:
             500,
             "Failed to process media" if contract_of(request.url.path) == "akool" else "internal server error",
         )
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route of the app answers on this request's path (asked of the router itself)."""
+    routes = request.app.router.routes
+    allowed = [method for method in METHODS
+               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]  # fmt: skip
+    return ", ".join(allowed)
 
 
 def _describe(exc: RequestValidationError) -> str:

@@ -8,6 +8,7 @@ between the check and the connection cannot reach an internal service.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from urllib.parse import urljoin, urlsplit
@@ -31,8 +32,19 @@ class BlockedAddressError(DownloadError):
     """The URL's host resolves to an address the server may not reach."""
 
 
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_REGEX = f"[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9._~%!$&'()*+,;=:-]*@)?[A-Za-z0-9._~-]+(:{_PORT})?([/?#][!-~]*)?"
+URL_PATTERN = f"^{URL_REGEX}$"
+"""The URLs the server fetches, as a regular expression that Python, pydantic and JSON Schema read alike, so
+``/openapi.json`` states exactly what :func:`check_url` accepts: http(s), a host name or IPv4 address (no IPv6
+literals), a port up to 65535, printable ASCII after it."""
+_URL = re.compile(URL_PATTERN)
+
+
 def check_url(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of an absolute http(s) URL; InvalidInputError otherwise."""
+    """(scheme, host, port) of an absolute http(s) URL matching :data:`URL_PATTERN`; InvalidInputError otherwise."""
+    if not _URL.match(url):
+        raise InvalidInputError("Invalid URL format")
     try:
         parts = urlsplit(url)
         port = parts.port

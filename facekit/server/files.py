@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import mimetypes
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from .. import __version__
 from ..errors import InvalidInputError
 from .models import FacekitError, Health
 from .services import ApiError, Services, error_responses, services
+from .storage import ASSETS, NAME_REGEX
 
 router = APIRouter(tags=["facekit"])
 
@@ -21,23 +23,29 @@ def healthz(svc: Services = Depends(services)) -> Health:
     return Health(status="ok", version=__version__, model=svc.detection.model.name)
 
 
-@router.get("/files/{path:path}", response_class=FileResponse, responses=error_responses(FacekitError, 400, 404))
-def get_file(path: str, svc: Services = Depends(services)) -> FileResponse:
+ROUTE = f"/files/{ASSETS}/{{folder}}/{{name}}"  # an asset path, api-assets/<id>/<name>, after /files/
+# the names' rule stated in the schema and checked by Storage.resolve (400, as for any traversal)
+Name = Annotated[str, Path(json_schema_extra={"pattern": f"^{NAME_REGEX}$"})]
+
+
+@router.get(ROUTE, response_class=FileResponse, responses=error_responses(FacekitError, 400, 404))
+def get_file(folder: Name, name: Name, svc: Services = Depends(services)) -> FileResponse:
     """A face crop or uploaded file, until it expires."""
-    found = _existing(path, svc)
+    found = _existing(f"{ASSETS}/{folder}/{name}", svc)
     if found is None:
         raise ApiError(404, "file not found or expired")
     return FileResponse(found, media_type=mimetypes.guess_type(found.name)[0] or "application/octet-stream")
 
 
 @router.put(
-    "/files/{path:path}",
+    ROUTE,
     status_code=200,
     response_class=Response,
-    responses=error_responses(FacekitError, 400, 403, 404, 413),
+    responses=error_responses(FacekitError, 400, 403, 404, 413, 422),
 )
 async def put_file(
-    path: str,
+    folder: Name,
+    name: Name,
     request: Request,
     expires: int = Query(...),
     signature: str = Query(..., max_length=128),
@@ -46,6 +54,7 @@ async def put_file(
     """Upload the raw bytes of a file to a URL from ``POST /v1/files/upload-urls`` (signed, no API key).
 
     The body streams to disk (never held in memory); the URL works once: a replayed PUT gets 403."""
+    path = f"{ASSETS}/{folder}/{name}"
     try:
         svc.storage.resolve(path)
     except InvalidInputError as exc:

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from .fetch import URL_PATTERN, URL_REGEX
+from .storage import ASSET_REGEX
+
+
+def _akool_schema(schema: dict[str, Any]) -> None:
+    """Akool's rules the route checks itself (to answer them with Akool's messages), stated in the schema:
+    a non-empty ``url`` or ``img``; ``url``, when not empty, an http(s) URL."""
+    schema["properties"]["url"]["anyOf"] = [{"type": "string", "pattern": URL_PATTERN},
+                                            {"type": "string", "maxLength": 0}, {"type": "null"}]  # fmt: skip
+    schema["anyOf"] = [{"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+                       for name in ("url", "img")]  # fmt: skip
+
 
 # -- Akool (seed 004) ------------------------------------------------------------------------------
 
@@ -12,6 +25,7 @@ from pydantic import BaseModel, Field
 class AkoolRequest(BaseModel):
     """Akool's UnifiedFaceDetectionRequest: ``url`` or ``img`` (``url`` wins)."""
 
+    model_config = ConfigDict(json_schema_extra=_akool_schema)
     url: str | None = Field(None, description="Image or video URL (http or https)")
     img: str | None = Field(None, description="Base64 image data, plain or as a data: URI")
     num_frames: int = Field(5, ge=1, le=100, strict=True, description="Frames analysed in a video")
@@ -63,7 +77,11 @@ class UploadUrlsResponse(BaseModel):
 
 
 class FaceDetectionAssets(BaseModel):
-    target_file_path: str = Field(..., description="An uploaded file_path (api-assets/...) or an http(s) URL")
+    target_file_path: str = Field(
+        ...,
+        pattern=f"^({ASSET_REGEX}|{URL_REGEX})$",
+        description="An uploaded file_path (api-assets/...) or an http(s) URL",
+    )
 
 
 class FaceDetectionCreate(BaseModel):
@@ -102,11 +120,11 @@ class MagicHourError(BaseModel):
 
 
 class CrunImageRequest(BaseModel):
-    image_url: str = Field(..., description="URL of the image")
+    image_url: str = Field(..., pattern=URL_PATTERN, description="URL of the image")
 
 
 class CrunVideoRequest(BaseModel):
-    video_url: str = Field(..., description="URL of the video or GIF")
+    video_url: str = Field(..., pattern=URL_PATTERN, description="URL of the video or GIF")
 
 
 class CrunCreated(BaseModel):

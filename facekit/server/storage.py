@@ -23,7 +23,10 @@ from ..errors import InvalidInputError
 
 ASSETS = "api-assets"
 _OWNER = ".owner"  # in an upload's folder: the tenant that asked for its URL (dot names are never served)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+NAME_REGEX = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+"""The folder and the file name of an asset path (``api-assets/<id>/<name>``) as :meth:`Storage.resolve` accepts them."""
+_NAME = re.compile(f"^{NAME_REGEX}$")
+ASSET_REGEX = f"{ASSETS}/{NAME_REGEX}/{NAME_REGEX}"
 _EXTENSION = re.compile(r"^[A-Za-z0-9]{1,8}$")
 
 
@@ -60,7 +63,7 @@ class Storage:
         """Whether the upload at ``relative`` was reserved by ``owner`` (crops and files of no owner: anyone)."""
         marker = self.resolve(relative).parent / _OWNER
         try:
-            return hmac.compare_digest(marker.read_text(encoding="utf-8"), owner)
+            return hmac.compare_digest(marker.read_text(encoding="utf-8").encode(), owner.encode())
         except FileNotFoundError:
             return True
 
@@ -106,7 +109,7 @@ class Storage:
         return hmac.new(self._secret, f"{relative}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
     def signature_ok(self, relative: str, expires: int, signature: str) -> bool:
-        return expires >= time.time() and hmac.compare_digest(self.sign(relative, expires), signature)
+        return expires >= time.time() and hmac.compare_digest(self.sign(relative, expires).encode(), signature.encode())
 
     def sweep(self) -> int:
         """Delete asset folders older than the TTL; returns how many went."""

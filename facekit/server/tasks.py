@@ -103,7 +103,7 @@ class TaskStore:
         task = _task(rows[0]) if rows else None
         if task is None or (contract is not None and task.contract != contract):
             return None
-        return task if owner is None or hmac.compare_digest(task.owner, owner) else None
+        return task if owner is None or hmac.compare_digest(task.owner.encode(), owner.encode()) else None
 
     def start(self, task_id: str) -> Task | None:
         """Mark a queued task running (counting the attempt); None if it is not queued any more."""

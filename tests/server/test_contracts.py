@@ -100,7 +100,12 @@ def test_crun_kind_per_route_and_hair_id(server, media_host):
 
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
-    [("DELETE", AKOOL, "POST"), ("GET", "/v1/face-detection", "POST"), ("PATCH", f"{JOB}/detect-face-result", "GET")],
+    [
+        ("DELETE", AKOOL, "POST"),
+        ("GET", "/v1/face-detection", "POST"),
+        ("PATCH", f"{JOB}/detect-face-result", "GET"),
+        ("OPTIONS", "/files/api-assets/abc/abc.jpg", "GET, PUT"),
+    ],  # two routes on one path: both named
 )
 def test_405_names_allowed_methods(server, method, path, allowed):
     response = requests.request(method, server + path, timeout=10)
