@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 from pathlib import Path
 
@@ -295,3 +296,22 @@ def test_summary_and_plots_on_solvay(solvay_result):
     assert len(gallery.axes) == 6 and all(ax.images for ax in gallery.axes)
     overlay = ev.plot.overlay(threshold=0.1)
     assert overlay.images and "29 TP" in overlay.get_title()
+
+
+@pytest.mark.slow
+def test_cli_evaluate_prints_the_summary_or_the_curve(model_path, newton_path, tmp_path, capsys):
+    from facekit.cli import main
+
+    assert main(["evaluate", str(newton_path), str(TRUTH / "samples.coco.json")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["tp"] == 1 and summary["recall"] == 1.0 and summary["recall_height_<16"] is None
+    saved = fk.detect(newton_path).save(tmp_path / "newton.json")
+    assert (
+        main(["evaluate", str(saved), str(TRUTH / "voc"), "--format", "csv", "--output", str(tmp_path / "c.csv")]) == 0
+    )
+    curve = pd.read_csv(tmp_path / "c.csv")
+    assert (
+        list(curve.columns) == ["threshold", "tp", "fp", "fn", "precision", "recall", "f1"] and curve["tp"].max() == 1
+    )
+    assert main(["evaluate", str(newton_path), str(tmp_path / "missing.xml")]) == 2
+    assert "no such truth file" in capsys.readouterr().err

@@ -112,7 +112,10 @@ def aligned(found: Detected, truth: pd.DataFrame) -> Aligned:
     names = pd.Index(sorted({str(s) for t in tables for s in t["source"].unique()}))
     frames = [t["frame"].to_numpy(np.int64) for t in tables]
     stride = int(max((f.max(initial=0) for f in frames), default=0)) + 1
-    keys = [names.get_indexer(t["source"].astype(object)).astype(np.int64) * stride + f for t, f in zip(tables, frames)]
+    keys = [
+        names.get_indexer(pd.Index(t["source"].astype(object))).astype(np.int64) * stride + f
+        for t, f in zip(tables, frames)
+    ]
     pictures = np.unique(np.concatenate(keys))
     images = pd.DataFrame({"source": names.to_numpy(object)[pictures // stride], "frame": pictures % stride})
     det_image, truth_image = np.searchsorted(pictures, keys[0]), np.searchsorted(pictures, keys[1])
