@@ -73,6 +73,12 @@ class Comparison:
             "frames_only_in_a": self.only_a, "frames_only_in_b": self.only_b,
         }
 
+    def _repr_html_(self) -> str:
+        """The summary and the first unmatched faces, in a notebook."""
+        from .display import comparison_html
+
+        return comparison_html(self)
+
     def __repr__(self) -> str:
         text = (
             f"<facekit.Comparison agreement={self.agreement:.3f} precision={self.precision:.3f} "

@@ -60,6 +60,12 @@ class Batch:
     def files_per_second(self) -> float:
         return len(self.status) / self.seconds if self.seconds > 0 else math.nan
 
+    def _repr_html_(self) -> str:
+        """Counts and the first rows, in a notebook."""
+        from ..display import batch_html
+
+        return batch_html(self)
+
     def __repr__(self) -> str:
         return (
             f"<facekit.Batch {len(self.status)} sources: {int((self.status['status'] == 'ok').sum())} ok, "
