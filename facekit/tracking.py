@@ -98,8 +98,8 @@ def assign_tracks(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Give each face a track id and list the last box of each track at the first frame after it left.
 
-    ``faces`` holds one row per kept face (columns frame, x, y, w, h), sorted by frame; ``frames``
-    lists the analysed frames (frame, time) in order. ``features`` (one appearance descriptor per
+    ``faces`` holds one row per kept face (columns frame, x, y, w, h; any order); ``frames`` lists
+    the analysed frames (frame, time) in increasing order. ``features`` (one appearance descriptor per
     face row, NaN rows unknown) and ``signatures`` (one per analysed frame, for cuts) are optional:
     without them tracking relies on motion and time alone. A single picture has no motion to
     follow, so each of its faces is a track of its own. Returns the ids (numbered in order of first
@@ -114,6 +114,8 @@ def assign_tracks(
     boxes = faces[BOX_COLUMNS].to_numpy(np.float64)
     clock = _clock(frames)
     shot = shots(signatures, len(frames), settings.cut_threshold)
+    if (np.diff(frames["frame"].to_numpy()) <= 0).any():
+        raise InvalidInputError("the analysed frames must be in increasing order, each once")
     position = np.searchsorted(frames["frame"].to_numpy(), faces["frame"].to_numpy())
     if len(faces) and not (frames["frame"].to_numpy()[np.minimum(position, len(frames) - 1)] == faces["frame"]).all():
         raise InvalidInputError("every face's frame must be one of the analysed frames")
@@ -162,13 +164,14 @@ def _online(
     settings: TrackingSettings,
 ) -> np.ndarray:
     """Fragment id of each face: frame-by-frame association within each shot."""
-    starts = np.searchsorted(position, np.arange(len(clock) + 1))
+    order = np.argsort(position, kind="stable")  # rows frame by frame, whatever order they came in
+    starts = np.searchsorted(position[order], np.arange(len(clock) + 1))
     ids = np.full(len(boxes), -1, dtype=np.int64)
     tracker = _Tracker(settings)
     for index, now in enumerate(clock):
         if index and shot[index] != shot[index - 1]:
             tracker = _Tracker(settings, next_id=tracker.next_id)  # a cut ends every track
-        rows = np.arange(starts[index], starts[index + 1])
+        rows = order[starts[index] : starts[index + 1]]
         ids[rows] = tracker.step(boxes[rows], None if features is None else features[rows], float(now))
     return ids
 

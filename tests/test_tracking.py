@@ -180,12 +180,25 @@ def test_removed_rule_on_random_presence():
     assert sorted(got) == sorted(expected) and len(got) > 5
 
 
+def test_row_order_does_not_matter():
+    frames = list(range(12))
+    boxes = {f: [("a", (10 + 12 * f, 50, 40, 40)), ("b", (142 - 12 * f, 56, 40, 40))] for f in frames}
+    faces, table, truth = _table(frames, boxes)
+    shuffled = np.random.default_rng(3).permutation(len(faces))
+    ids, _ = assign_tracks(faces.iloc[shuffled].reset_index(drop=True), table)
+    _assert_same_partition(ids, [truth[i] for i in shuffled])
+
+
 def test_bad_settings_and_shapes_are_refused():
     faces, table, _ = _table([0, 1], {0: [("a", (0, 0, 10, 10))]})
     with pytest.raises(InvalidInputError, match="patience"):
         TrackingSettings(patience=-1)
     with pytest.raises(InvalidInputError, match="features"):
         assign_tracks(faces, table, features=np.zeros((3, 32)))
+    with pytest.raises(InvalidInputError, match="increasing"):
+        assign_tracks(faces, table.iloc[::-1])
+    with pytest.raises(InvalidInputError, match="analysed frames"):
+        assign_tracks(faces.assign(frame=7), table)
     with pytest.raises(InvalidInputError, match="signatures"):
         assign_tracks(faces, table, signatures=np.zeros((1, 32)))
 
@@ -274,4 +287,7 @@ def test_signatures_find_exactly_the_cuts(shots):
     steps = signature_distances(shots.signatures)
     cuts = shots.frames["frame"].to_numpy()[steps > CUT_THRESHOLD]
     assert cuts.tolist() == list(shots.shot_starts[1:])
-    assert steps[steps > CUT_THRESHOLD].min() > 2 * CUT_THRESHOLD and steps[steps <= CUT_THRESHOLD].max() < 0.6 * CUT_THRESHOLD
+    assert (
+        steps[steps > CUT_THRESHOLD].min() > 2 * CUT_THRESHOLD
+        and steps[steps <= CUT_THRESHOLD].max() < 0.6 * CUT_THRESHOLD
+    )
