@@ -315,3 +315,14 @@ def test_cli_evaluate_prints_the_summary_or_the_curve(model_path, newton_path, t
     )
     assert main(["evaluate", str(newton_path), str(tmp_path / "missing.xml")]) == 2
     assert "no such truth file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_batch_of_the_sample_pictures_per_file_and_pooled(model_path, solvay_path, newton_path, gauss_path):
+    batch = fk.detect_many([solvay_path, newton_path, gauss_path], workers=1, progress=False)
+    ev = fk.evaluate(batch, TRUTH / "samples_bbx_gt.txt")  # WIDER names the files; the batch has full paths
+    files = ev.per_file().set_index("source")
+    assert files["n_truth"].to_dict() == {"gauss.png": 1, "newton.png": 1, "solvay_conference_1927.jpg": 29}
+    assert (files["recall"] == 1.0).all() and ev.summary()["tp"] == files["tp"].sum() == 31
+    assert ev.source_of("newton.png") == str(newton_path)
+    assert ev.plot.overlay(name="gauss.png").images

@@ -38,6 +38,10 @@ class Evaluation:
     threshold, the F1-best threshold, recall by face height and, when the truth has identities,
     MOTA, IDF1, HOTA and ID switches; ``per_file()`` the same per source; ``matches()`` one row
     per truth box and per detection; ``plot`` the PR curve, F1 curve, error gallery and overlay.
+
+    Detections are kept by score alone (a ``single_face`` result is scored on all its candidates).
+    A Batch keeps only the faces at its confidence, so its curve starts there; a video Result is
+    scored on the frames it analysed. Ignore regions count as COCO's crowd regions.
     """
 
     def __init__(self, found: Detected, truth: pd.DataFrame, iou: float) -> None:
