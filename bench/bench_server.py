@@ -9,15 +9,17 @@ Starts ``facekit serve`` as a subprocess with API keys and the default rate limi
    p50/p99 in both, and their ratio;
 3. in-process ``facekit.detect`` on the same picture, the reference for the server's p50;
 
-and reports the server's peak RSS (``VmHWM``).
+and reports the server's peak RSS (``VmHWM``); then, on a fresh server limited to ``--max-mb``, sends ``--bodies``
+max-size Akool bodies at once and reports how much the RSS grew, against the bytes in flight.
 
-    python bench/bench_server.py [--users 16] [--seconds 60] [--quick] [--workers 2]
+    python bench/bench_server.py [--users 16] [--seconds 60] [--quick] [--workers 2] [--bodies 16] [--max-mb 50]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import socket
 import statistics
@@ -42,10 +44,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(data_dir: str, workers: int, keys: list[str]) -> tuple[str, subprocess.Popen]:
-    """``facekit serve`` on a free loopback port with these keys and the default limits."""
+def start_server(
+    data_dir: str, workers: int, keys: list[str], max_bytes: int | None = None
+) -> tuple[str, subprocess.Popen]:
+    """``facekit serve`` on a free loopback port with these keys, the default rate limits and ``max_bytes``."""
     port = _free_port()
     env = {**os.environ, "FACEKIT_API_KEYS": ",".join(keys)}
+    if max_bytes is not None:
+        env["FACEKIT_MAX_BYTES"] = str(max_bytes)
     for name in ("FACEKIT_RATE_PER_SECOND", "FACEKIT_RATE_BURST", "FACEKIT_READ_RATE_PER_SECOND", "FACEKIT_READ_BURST"):
         env.pop(name, None)
     command = [sys.executable, "-c", "import sys; from facekit.cli import main; sys.exit(main())", "serve",
@@ -129,6 +135,32 @@ def akool_client(base: str, key: str, body: dict) -> Callable[[], bool]:
     return call
 
 
+def memory_phase(scratch: Path, workers: int, bodies: int, max_bytes: int) -> tuple[int, float, float, list[str]]:
+    """``bodies`` concurrent Akool requests, each the largest picture the server accepts (``max_bytes``: the Solvay
+    JPEG padded with zeros, which its decoder ignores): body size, the server's RSS before and at its peak (MB), errors.
+    """
+    picture = fk.data.path("solvay").read_bytes()
+    body = {"img": base64.b64encode(picture + bytes(max_bytes - len(picture) - 16)).decode()}
+    keys = [f"memory-key-{i}" for i in range(bodies)]
+    base, process = start_server(str(scratch / "memory"), workers, keys, max_bytes)
+    try:
+        akool_client(base, keys[0], {"img": base64.b64encode(picture).decode()})()  # warm up
+        before = peak_rss_mb(process.pid)
+        answers: list[bool] = []
+        threads = [
+            threading.Thread(target=lambda key=key: answers.append(akool_client(base, key, body)())) for key in keys
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        errors = [f"{answers.count(False)} requests failed"] if False in answers else []
+        return len(json.dumps(body)), before, peak_rss_mb(process.pid), errors
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
@@ -149,6 +181,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="15 s SDK phase, 10 s picture phases")
     parser.add_argument("--picture", default="newton", choices=["newton", "gauss", "solvay"])
     parser.add_argument("--workers", type=int, default=2, help="server detection slots (the server's default: 2)")
+    parser.add_argument("--bodies", type=int, default=16, help="concurrent max-size bodies in the memory phase")
+    parser.add_argument("--max-mb", type=int, default=50, help="the memory phase's FACEKIT_MAX_BYTES, in MiB")
     args = parser.parse_args()
     sdk_seconds = 15.0 if args.quick else args.seconds
     picture_seconds = 10.0 if args.quick else max(10.0, args.seconds / 3)
@@ -174,6 +208,9 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
+        body_size, rss_before, rss_peak, memory_errors = memory_phase(
+            Path(scratch), args.workers, args.bodies, args.max_mb * 1024 * 1024
+        )
 
     fk.detect(picture)  # warm up
     local = [_timed(lambda: fk.detect(picture)) for _ in range(10)]
@@ -189,7 +226,15 @@ def main() -> None:
         f"{percentile(alone[0], 0.5) / local_p50:.2f}; ratio picture p99 with video / alone = "
         f"{percentile(mixed[0], 0.99) / percentile(alone[0], 0.99):.2f}"
     )
-    print(f"server peak RSS: {rss:.0f} MB")
+    print(f"server peak RSS over the load phases: {rss:.0f} MB")
+    in_flight = args.bodies * body_size / 2**20
+    print(
+        f"memory: {args.bodies} concurrent Akool bodies of {body_size / 2**20:.0f} MiB ({in_flight:.0f} MiB in flight), "
+        f"{args.workers} parse/detect slots: RSS {rss_before:.0f} -> peak {rss_peak:.0f} MiB, "
+        f"growth / bodies in flight = {(rss_peak - rss_before) / in_flight:.2f}, "
+        f"growth / one body = {(rss_peak - rss_before) * 2**20 / body_size:.2f}"
+        + (f", {memory_errors}" if memory_errors else ", 0 errors")
+    )
 
 
 def _timed(call: Callable[[], object]) -> float:

@@ -17,7 +17,6 @@ from urllib.parse import unquote, urlsplit
 from .. import detect, models
 from ..errors import InvalidInputError, UnsupportedMediaError
 from ..media import SNIFF_BYTES, MediaKind, sniff
-from ..media.sources import read_source
 from ..result import Result
 from .fetch import fetch
 from .settings import Settings
@@ -42,35 +41,32 @@ class Detection:
         self.model = models.resolve(settings.model)  # fetched and verified once, at startup
         self._slots = threading.BoundedSemaphore(settings.workers)
         self._video_slots = threading.BoundedSemaphore(max(1, settings.workers - 1))
+        self.parsing = threading.BoundedSemaphore(settings.workers)
+        """Held while a large request body is parsed and decoded: at most ``workers`` at once."""
 
-    def load(
-        self, *, url: str | None = None, data: str | None = None, asset: str | None = None, expect: str | None = None
-    ) -> bytes:
-        """Media bytes from a URL (checked fetch), base64 / data URI text, or an uploaded asset path;
-        InvalidInputError unless they are an image or a video (of kind ``expect`` when given)."""
-        limits = self.settings.limits
+    def load(self, *, url: str | None = None, asset: str | None = None, expect: str | None = None) -> bytes | Path:
+        """Media from a URL (checked fetch, in memory) or an uploaded asset (its file, read by the decoder as it
+        goes); InvalidInputError unless it is an image or a video (of kind ``expect`` when given)."""
         if url is not None:
-            media = fetch(
-                url, limits, allow_private=self.settings.allow_private_urls, max_redirects=self.settings.max_redirects
+            media: bytes | Path = fetch(
+                url,
+                self.settings.limits,
+                allow_private=self.settings.allow_private_urls,
+                max_redirects=self.settings.max_redirects,
             )
         elif asset is not None:
-            path = self.storage.existing(asset)
-            if path is None:
+            found = self.storage.existing(asset)
+            if found is None:
                 raise InvalidInputError(f"no uploaded file at {asset[:200]!r}")
-            media = read_source(path, limits).data or b""
-        elif data is not None:
-            text = data.strip()
-            if text[:5].lower() == "data:":
-                text = "data:" + text[5:]  # the scheme is case-insensitive (RFC 2397)
-            media = read_source(text if text.startswith("data:") else _as_base64(text), limits).data or b""
+            media = found
         else:
             raise InvalidInputError("no input given")
-        check_kind(media[:SNIFF_BYTES], expect)
+        check_kind(head(media), expect)
         return media
 
     def run(
         self,
-        media: bytes,
+        media: bytes | Path,
         *,
         confidence: float = 0.5,
         num_frames: int = 5,
@@ -82,7 +78,7 @@ class Detection:
         relative = directory = None
         if crops:
             relative, directory = self.storage.new_folder(folder)
-        video = sniff(media[:SNIFF_BYTES]) is MediaKind.VIDEO
+        video = check_kind(head(media)) is MediaKind.VIDEO
         with self._video_slots if video else contextlib.nullcontext(), self._slots:
             result = detect(
                 media,
@@ -123,9 +119,12 @@ class Detection:
         return self.storage.relative(Path(unquote(urlsplit(crop_url).path)))
 
 
-def _as_base64(text: str) -> str:
-    """Plain base64 text wrapped as a data URI, so it is decoded as base64 and never taken for a path."""
-    return "data:application/octet-stream;base64," + text
+def head(media: bytes | Path) -> bytes:
+    """The first bytes of media in memory or in a file: what :func:`check_kind` looks at."""
+    if isinstance(media, Path):
+        with media.open("rb") as stream:
+            return stream.read(SNIFF_BYTES)
+    return media[:SNIFF_BYTES]
 
 
 def check_kind(head: bytes, expect: str | None = None) -> MediaKind:

@@ -62,6 +62,8 @@ class Settings:
     """Sustained other requests (task polls, upload URLs) per second per key: a separate, larger bucket."""
     read_burst: int = 200
     """Reads a key may make at once before the read limit applies."""
+    spool_bytes: int = 1024 * 1024
+    """Request bodies larger than this are spooled to a temporary file instead of memory."""
     shutdown_timeout: float = 5.0
     """On SIGTERM: seconds to let requests finish, then seconds to let running tasks finish (the rest are
     queued again without spending their retry budget); requests still running get a 503 in their contract's shape."""

@@ -36,6 +36,9 @@ class Storage:
     def __init__(self, data_dir: Path, ttl: float) -> None:
         self.root = (data_dir / "files").resolve()
         (self.root / ASSETS).mkdir(parents=True, exist_ok=True)
+        self.incoming_dir = data_dir / "incoming"
+        """Decoded request payloads while they are detected (deleted after each request)."""
+        self.incoming_dir.mkdir(exist_ok=True)
         self.ttl = ttl
         secret_file = data_dir / "secret"
         if not secret_file.exists():
