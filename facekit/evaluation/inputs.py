@@ -9,7 +9,9 @@ video Result only the truth of the frames it analysed.
 from __future__ import annotations
 
 import ntpath
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +27,14 @@ from .matching import Boxes
 @dataclass(frozen=True)
 class Detected:
     """The detections to evaluate: ``candidates`` (every candidate: ``source``, ``frame``,
-    ``score``, boxes), ``kept`` (the faces at the threshold, with ``track_id``), ``threshold``,
+    ``score``, boxes), ``kept`` (gives the faces at the threshold, with ``track_id``: tracking a
+    long video costs time, so only when the truth has identities), ``threshold``,
     ``frames`` (the analysed (source, frame) pairs: a Batch does not record a video's frames
     without faces, so there only those with faces), whether they are ``video``
     and ``paths``: base name -> the file it was read from, where that is a file on this machine."""
 
     candidates: pd.DataFrame
-    kept: pd.DataFrame
+    kept: Callable[[], pd.DataFrame]
     threshold: float
     frames: pd.DataFrame
     video: bool
@@ -57,7 +60,7 @@ def detected(obj: Any) -> Detected:
     if isinstance(obj, Result):
         name = base_name(obj.meta.get("source"))
         candidates = obj.candidates().assign(source=name)
-        kept = obj.to_frame().assign(source=name)
+        kept = partial(_named_faces, obj, name)
         frames = pd.DataFrame({"source": name, "frame": np.asarray(obj.frames, np.int64)})
         return Detected(candidates, kept, obj.confidence, frames, obj.is_video, _files([obj.meta.get("source")]))
     if isinstance(obj, Batch):
@@ -69,8 +72,13 @@ def detected(obj: Any) -> Detected:
         frames = pd.concat([pd.DataFrame({"source": pictures, "frame": 0}), videos[["source", "frame"]]])
         frames = frames.drop_duplicates().reset_index(drop=True).astype({"source": object, "frame": np.int64})
         video = bool((ok["media"] == "video").any())
-        return Detected(faces, faces, threshold, frames, video, _files(obj.status["source"]))
+        return Detected(faces, lambda: faces, threshold, frames, video, _files(obj.status["source"]))
     raise InvalidInputError(f"evaluate takes a facekit Result or Batch, got {type(obj).__name__}")
+
+
+def _named_faces(result: Any, name: str) -> pd.DataFrame:
+    """A Result's kept faces (tracked) with its ``source`` name."""
+    return result.to_frame().assign(source=name)
 
 
 def _files(sources: Any) -> dict[str, str]:

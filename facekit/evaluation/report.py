@@ -109,8 +109,8 @@ class Evaluation:
         out["best_f1"] = math.nan if best is None else float(best["f1"])
         out["best_f1_threshold"] = math.nan if best is None else float(best["threshold"])
         out.update(self._recall_by_height())
-        if has_identities(self._truth, self._found.kept):
-            out.update(tracking_metrics(self._truth, self._found.kept, self._found.frames))
+        if has_identities(self._truth, self._found.video):
+            out.update(tracking_metrics(self._truth, self._found.kept(), self._found.frames))
         return out
 
     def per_file(self) -> pd.DataFrame:

@@ -19,9 +19,9 @@ from ..table import BOX_COLUMNS
 IGNORE_IOU = 0.5
 
 
-def has_identities(truth: pd.DataFrame, kept: pd.DataFrame) -> bool:
-    """Whether both sides carry identities, so tracking metrics mean something."""
-    return bool(truth["track_id"].notna().any() and "track_id" in kept and kept["track_id"].notna().any())
+def has_identities(truth: pd.DataFrame, video: bool) -> bool:
+    """Whether tracking metrics mean something: truth with identities, detections from video."""
+    return bool(video and truth["track_id"].notna().any())
 
 
 def tracking_metrics(truth: pd.DataFrame, kept: pd.DataFrame, frames: pd.DataFrame) -> dict[str, float]:
