@@ -174,6 +174,10 @@ def test_truth_without_faces_and_mismatched_truth():
     faces = pd.DataFrame({"source": "a.jpg", "frame": 0, "score": [0.9], **{c: [5.0] for c in BOX}})
     summary = fk.evaluate(_batch(faces, ["a.jpg"]), empty_truth).summary()
     assert summary["fp"] == 1 and math.isnan(summary["recall"]) and math.isnan(summary["ap50"])
+    truth = fk.read_truth(pd.DataFrame({"source": ["a.jpg"], **{c: [10.0] for c in BOX}}))
+    nothing = fk.evaluate(_batch(faces.iloc[:0], ["a.jpg"]), truth)
+    assert nothing.summary()["fn"] == 1 and nothing.curve().empty and nothing.matches()["outcome"].tolist() == ["fn"]
+    assert nothing.plot.pr().lines and len(nothing.per_file()) == 1
     other = fk.read_truth(pd.DataFrame({"source": ["b.jpg", "c.jpg"], **{c: [1.0, 2.0] for c in BOX}}))
     with pytest.raises(InvalidInputError, match="names none of the detected files"):
         fk.evaluate(_batch(faces, ["a.jpg"]), other)

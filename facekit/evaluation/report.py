@@ -181,9 +181,9 @@ class Evaluation:
         det_outcome = np.where(m.det_ignored, "ignored", np.where(m.det_tp, "tp", "fp"))[kept]
         position = np.full(self._score.size, -1)
         position[kept] = len(truth) + np.arange(kept.size)
-        partner_det = np.where(found, position[np.maximum(m.truth_det, 0)], -1)
+        partner_det = _where_found(found, m.truth_det, position, -1)
         partner_truth = np.where(m.det_tp[kept], m.det_truth[kept], -1)
-        truth_iou = np.where(found, m.det_overlap[np.maximum(m.truth_det, 0)], np.nan)
+        truth_iou = _where_found(found, m.truth_det, m.det_overlap, np.nan)
         table = pd.concat(
             [
                 pd.DataFrame(
@@ -193,7 +193,7 @@ class Evaluation:
                         "source": truth["source"].to_numpy(object),
                         "frame": truth["frame"].to_numpy(),
                         "track_id": truth["track_id"].array,
-                        "score": np.where(found, self._score[np.maximum(m.truth_det, 0)], np.nan) if truth.size else [],
+                        "score": _where_found(found, m.truth_det, self._score, np.nan),
                         "iou": truth_iou,
                         "partner": partner_det,
                         **{c: truth[c].to_numpy() for c in ("x", "y", "w", "h")},
@@ -242,6 +242,13 @@ class Evaluation:
     def _repr_html_(self) -> str:
         table = pd.Series(self.summary(), name="value").to_frame()
         return f"<b>facekit.Evaluation</b> at IoU {self.iou:g}{table.to_html(float_format=lambda v: f'{v:.4g}')}"
+
+
+def _where_found(found: np.ndarray, index: np.ndarray, values: np.ndarray, missing: float) -> np.ndarray:
+    """Per truth row, ``values`` of its matching detection where ``found``, else ``missing``."""
+    out = np.full(found.size, missing, dtype=np.result_type(values.dtype, type(missing)))
+    out[found] = values[index[found]]
+    return out
 
 
 def _rates(threshold: np.ndarray, tp: np.ndarray, fp: np.ndarray, n_truth: int) -> pd.DataFrame:
