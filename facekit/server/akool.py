@@ -7,7 +7,6 @@ bodies arrive together.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,11 +40,11 @@ async def detect_faces(request: Request, svc: Services = Depends(services)) -> J
 
 def _answer(body: IO[bytes], svc: Services, base: str) -> dict[str, Any]:
     """The Akool answer for a spooled body; errors as :class:`ApiError` with Akool's messages."""
-    with tempfile.NamedTemporaryFile(dir=svc.storage.incoming_dir, prefix="akool-") as decoded:
+    with svc.storage.scratch() as scratch:
         try:
             with svc.detection.parsing:
-                options = _options(body, decoded, svc)
-            media = svc.detection.load(url=options.url) if options.url else Path(decoded.name)
+                options = _options(body, scratch, svc)
+            media = svc.detection.load(scratch, url=options.url) if options.url else Path(scratch.name)
             detected = svc.detection.run(
                 media, num_frames=options.num_frames, single_face=options.single_face, crops=options.return_face_url
             )

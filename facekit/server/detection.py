@@ -11,14 +11,14 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from .. import detect, models
 from ..errors import InvalidInputError, UnsupportedMediaError
 from ..media import SNIFF_BYTES, MediaKind, sniff
 from ..result import Result
-from .fetch import fetch
+from .fetch import fetch_into
 from .settings import Settings
 from .storage import Storage
 from .tasks import Task
@@ -44,16 +44,21 @@ class Detection:
         self.parsing = threading.BoundedSemaphore(settings.workers)
         """Held while a large request body is parsed and decoded: at most ``workers`` at once."""
 
-    def load(self, *, url: str | None = None, asset: str | None = None, expect: str | None = None) -> bytes | Path:
-        """Media from a URL (checked fetch, in memory) or an uploaded asset (its file, read by the decoder as it
-        goes); InvalidInputError unless it is an image or a video (of kind ``expect`` when given)."""
+    def load(
+        self, scratch: IO[bytes], *, url: str | None = None, asset: str | None = None, expect: str | None = None
+    ) -> Path:
+        """The file of the media at a URL (a checked fetch, streamed into ``scratch``, a named temporary file) or
+        of an uploaded asset; InvalidInputError unless it is an image or a video (of kind ``expect`` when given)."""
         if url is not None:
-            media: bytes | Path = fetch(
+            fetch_into(
                 url,
+                scratch,
                 self.settings.limits,
                 allow_private=self.settings.allow_private_urls,
                 max_redirects=self.settings.max_redirects,
             )
+            scratch.flush()
+            media = Path(scratch.name)
         elif asset is not None:
             found = self.storage.existing(asset)
             if found is None:
@@ -66,7 +71,7 @@ class Detection:
 
     def run(
         self,
-        media: bytes | Path,
+        media: Path,
         *,
         confidence: float = 0.5,
         num_frames: int = 5,
@@ -94,14 +99,11 @@ class Detection:
 
     def run_task(self, task: Task) -> dict[str, Any]:
         """A Magic Hour / CRUN task's result: its crop folder and one crop per tracked person."""
-        media = self.load(url=task.source.get("url"), asset=task.source.get("asset"), expect=task.options.get("expect"))
-        detected = self.run(
-            media,
-            confidence=task.options.get("confidence", 0.5),
-            num_frames=task.options.get("num_frames", 5),
-            crops=True,
-            folder=task.id,
-        )
+        source, expect = task.source, task.options.get("expect")
+        with self.storage.scratch() as scratch:
+            media = self.load(scratch, url=source.get("url"), asset=source.get("asset"), expect=expect)
+            options = task.options
+            detected = self.run(media, confidence=options.get("confidence", 0.5), crops=True, folder=task.id)
         return {"folder": detected.folder, "faces": self.person_crops(detected.result), "detect_id": uuid.uuid4().hex}
 
     def person_crops(self, result: Result) -> list[str]:
@@ -119,12 +121,10 @@ class Detection:
         return self.storage.relative(Path(unquote(urlsplit(crop_url).path)))
 
 
-def head(media: bytes | Path) -> bytes:
-    """The first bytes of media in memory or in a file: what :func:`check_kind` looks at."""
-    if isinstance(media, Path):
-        with media.open("rb") as stream:
-            return stream.read(SNIFF_BYTES)
-    return media[:SNIFF_BYTES]
+def head(media: Path) -> bytes:
+    """The first bytes of a media file: what :func:`check_kind` looks at."""
+    with media.open("rb") as stream:
+        return stream.read(SNIFF_BYTES)
 
 
 def check_kind(head: bytes, expect: str | None = None) -> MediaKind:

@@ -7,10 +7,12 @@ between the check and the connection cannot reach an internal service.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import re
 import socket
 import time
+from typing import IO
 from urllib.parse import urljoin, urlsplit
 
 import certifi
@@ -78,7 +80,17 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
 
 
 def fetch(url: str, limits: Limits, *, allow_private: bool = False, max_redirects: int = 5) -> bytes:
-    """The body of ``url`` (image or video bytes), following at most ``max_redirects`` checked redirects."""
+    """The body of ``url`` (image or video bytes) in memory; see :func:`fetch_into`."""
+    body = io.BytesIO()
+    fetch_into(url, body, limits, allow_private=allow_private, max_redirects=max_redirects)
+    return body.getvalue()
+
+
+def fetch_into(
+    url: str, target: IO[bytes], limits: Limits, *, allow_private: bool = False, max_redirects: int = 5
+) -> int:
+    """Write the body of ``url`` (image or video bytes) into ``target`` as it arrives, following at most
+    ``max_redirects`` checked redirects; the number of bytes written."""
     deadline = time.monotonic() + limits.url_total_timeout
     for _ in range(max_redirects + 1):
         response = _request(url, limits, allow_private)
@@ -89,7 +101,7 @@ def fetch(url: str, limits: Limits, *, allow_private: bool = False, max_redirect
                 continue
             if response.status >= 400:
                 raise DownloadError(f"the URL answered HTTP {response.status}")
-            return _read(response, limits, deadline)
+            return _read(response, target, limits, deadline)
         finally:
             response.release_conn()
     raise DownloadError(f"more than {max_redirects} redirects")
@@ -124,12 +136,13 @@ def _request(url: str, limits: Limits, allow_private: bool) -> urllib3.BaseHTTPR
         raise DownloadError(f"cannot download: {type(exc).__name__}") from exc
 
 
-def _read(response: urllib3.BaseHTTPResponse, limits: Limits, deadline: float) -> bytes:
-    """The body, refused when over ``limits.max_bytes``, slower than the deadline, or not image/video bytes."""
+def _read(response: urllib3.BaseHTTPResponse, target: IO[bytes], limits: Limits, deadline: float) -> int:
+    """Copy the body into ``target``; refused when over ``limits.max_bytes``, slower than the deadline, or not
+    image/video bytes (by its first chunk)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise LimitExceededError(f"the URL's body is {declared} bytes, over the limit of {limits.max_bytes}")
-    chunks, size = [], 0
+    head, size = b"", 0
     try:
         while chunk := response.read1(1 << 16, decode_content=True):
             size += len(chunk)
@@ -137,10 +150,11 @@ def _read(response: urllib3.BaseHTTPResponse, limits: Limits, deadline: float) -
                 raise LimitExceededError(f"the URL's body is over the limit of {limits.max_bytes} bytes")
             if time.monotonic() > deadline:
                 raise DownloadError(f"the download took longer than {limits.url_total_timeout} s")
-            chunks.append(chunk)
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+            target.write(chunk)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise DownloadError(f"cannot download: {type(exc).__name__}") from exc
-    data = b"".join(chunks)
-    if sniff(data[:SNIFF_BYTES]) is MediaKind.UNKNOWN:
+    if sniff(head) is MediaKind.UNKNOWN:
         raise DownloadError("the URL's content is not an image or a video")
-    return data
+    return size

@@ -46,6 +46,10 @@ class Storage:
             secret_file.chmod(0o600)
         self._secret = secret_file.read_bytes()
 
+    def scratch(self) -> IO[bytes]:
+        """A named temporary file for one request's media (decoded or downloaded), deleted on close."""
+        return tempfile.NamedTemporaryFile(dir=self.incoming_dir, prefix="media-")
+
     def new_folder(self, name: str | None = None) -> tuple[str, Path]:
         """A fresh ``api-assets/<id>`` folder (id: ``name`` or a random hex), as (relative path, directory)."""
         relative = f"{ASSETS}/{name or uuid.uuid4().hex}"

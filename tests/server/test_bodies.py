@@ -50,7 +50,7 @@ def test_bad_payloads_are_typed_errors(text, error, match):
         _decoded(text, limit=600)
 
 
-def test_large_body_goes_through_disk_and_leaves_nothing(start_server, solvay_path, tmp_path_factory):
+def test_large_body_goes_through_disk_and_leaves_nothing(start_server, solvay_path, media_host, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("spooling")
     server = start_server(data_dir=data_dir, spool_bytes=64 * 1024)
     picture = solvay_path.read_bytes()
@@ -59,4 +59,6 @@ def test_large_body_goes_through_disk_and_leaves_nothing(start_server, solvay_pa
     encoded = base64.encodebytes(padded).decode()  # with line breaks, as MIME tools write it
     large = requests.post(server + "/detect_faces", json={"img": "data:image/jpeg;base64," + encoded}, timeout=60)
     assert large.status_code == 200 and large.json()["faces_obj"] == plain.json()["faces_obj"]
-    assert list((data_dir / "incoming").iterdir()) == []  # decoded payloads deleted after each request
+    fetched = requests.post(server + "/detect_faces", json={"url": media_host + "/solvay.jpg"}, timeout=60)
+    assert fetched.json()["faces_obj"] == plain.json()["faces_obj"]  # a download is streamed to disk too
+    assert list((data_dir / "incoming").iterdir()) == []  # decoded and downloaded media deleted after each request
