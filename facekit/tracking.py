@@ -289,13 +289,28 @@ def _match(
     unlike = np.nan_to_num(looks, nan=0.0)
     cost = distance + scale + s.appearance_weight * unlike
     near = (distance <= s.gate) & (unlike <= s.appearance_gate)
-    alike = (looks <= s.same_appearance) & (distance <= reach[:, None])  # further than predicted (sparse samples)
+    alike = (looks <= s.same_appearance) & (distance <= reach[:, None]) & _unambiguous(looks)  # sparse samples
     cost[~(near | alike) | (scale > np.log(s.max_scale))] = _NO_MATCH
     from scipy.optimize import linear_sum_assignment  # deferred: SciPy costs ~0.3 s at `import facekit`
 
     tracks, dets = linear_sum_assignment(cost)
     good = cost[tracks, dets] < _NO_MATCH
     return np.column_stack([tracks[good], dets[good]]).astype(np.int64)
+
+
+def _unambiguous(looks: np.ndarray, ratio: float = 2.0) -> np.ndarray:
+    """Pairs whose appearance distance is the smallest of both their row and their column by a
+    ``ratio`` (Lowe's ratio test): in a crowd of look-alikes, appearance alone decides nothing."""
+    known = np.where(np.isnan(looks), np.inf, looks)
+    if known.size == 0:
+        return np.zeros(known.shape, bool)
+    clear = np.ones(known.shape, bool)
+    for axis in (0, 1):
+        if known.shape[axis] > 1:
+            two = np.partition(known, 1, axis=axis).take([0, 1], axis=axis)
+            best, second = two.take(0, axis=axis), two.take(1, axis=axis)
+            clear &= (known == np.expand_dims(best, axis)) & (np.expand_dims(second, axis) >= ratio * known)
+    return clear
 
 
 def _relink(
@@ -348,6 +363,7 @@ def _relink(
         unlike = feature_distances(looks[a], looks[later])[0]
         near = (distance <= s.gate) & ~(unlike > s.appearance_gate)
         alike = (unlike <= s.same_appearance) & (distance <= s.gate + s.speed * (start[later] - end[a]))
+        alike &= _unambiguous(unlike[None])[0]
         for b, d, u, ok in zip(later, distance, unlike, (near | alike) & scale):
             if ok:
                 joins.append((float(u if np.isfinite(u) else d), a, int(b)))
