@@ -3,10 +3,13 @@
 Each face crop becomes 32 numbers in three blocks of unit length: a 4 x 4 gray thumbnail
 (zero mean: the layout of eyes, hair and shadows), a 8-bin brightness histogram and a 8-bin
 hue histogram weighted by saturation (square-rooted, so that Euclidean distance between two
-descriptors is a Hellinger distance). Distances run from 0 (same crop) to 2 * sqrt(3); two
-crops of one face in neighbouring frames are typically under 0.5 apart. A learned face
-embedding would separate people better, but none on PyPI fits facekit's licence, size and speed
-budget (this one costs ~20 us per face and 128 bytes per candidate).
+descriptors is a Hellinger distance). Distances run from 0 (same crop) to 2 * sqrt(3); on the
+constructed test videos 90% of pairs of crops of one face are under 0.2 apart and 95% of pairs
+of different faces over 0.5 (black-and-white faces of one photograph can come much closer). A learned face
+embedding would separate people better, but those on PyPI either ship weights licensed for
+non-commercial use only (InsightFace's ArcFace) or need PyTorch (facenet-pytorch); this one costs
+tens of microseconds per face and 128 bytes per candidate, and the tracker uses it only beside
+place and motion, never as an identity on its own.
 """
 
 from __future__ import annotations
