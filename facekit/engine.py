@@ -11,8 +11,10 @@ same resized pixels with less padding, so less work. It knows nothing of files: 
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +24,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .errors import InvalidInputError, ModelUnavailableError
+from .settings import setting_bool, setting_number
 
 DEFAULT_INPUT_SIZE = (640, 640)  # (width, height) for models whose input size is free
 SIZE_MULTIPLE = 32  # native-aspect inputs are rounded up to this (the coarsest stride)
@@ -43,21 +46,37 @@ class Detections:
     keypoints: np.ndarray  # (N, 5, 2) float32: left eye, right eye, nose, left/right mouth corner
 
     @classmethod
-    def empty(cls) -> "Detections":
+    def empty(cls) -> Detections:
         return cls(np.empty((0, 4), np.float32), np.empty(0, np.float32), np.empty((0, 5, 2), np.float32))
 
     def __len__(self) -> int:
         return len(self.scores)
 
-    def scaled(self, sx: float, sy: float) -> "Detections":
+    @classmethod
+    def concat(cls, parts: list[Detections]) -> Detections:
+        """The detections of several pictures in one (for a video's frames, kept as compact float32)."""
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("boxes", "scores", "keypoints")))
+
+    def scaled(self, sx: float, sy: float) -> Detections:
         """The same detections in a picture resized by (sx, sy)."""
         factor = np.array([sx, sy], np.float32)
         return Detections(self.boxes * np.tile(factor, 2), self.scores, self.keypoints * factor)
 
 
+DEFAULT_THREADS = 0
+"""onnxruntime intra-op threads: 0 means one per core this process may use (``FACEKIT_THREADS`` overrides)."""
+
+DEFAULT_SPINNING = False
+"""onnxruntime's busy-waiting between parallel sections, off: on a quiet 2-core machine it gains
+little, while beside another busy process it cost ~45% more CPU per frame and ran slowest of all
+settings (bench/bench_threads.py; README "Fast inference"). ``FACEKIT_SPINNING=1`` turns it on."""
+
+
 def default_threads() -> int:
-    """``FACEKIT_THREADS`` or the number of cores this process may use."""
-    configured = os.environ.get("FACEKIT_THREADS")
+    """``FACEKIT_THREADS``, else :data:`DEFAULT_THREADS`, else the number of cores this process may use."""
+    configured = setting_number("THREADS") or DEFAULT_THREADS
     if configured:
         return max(1, int(configured))
     try:
@@ -66,23 +85,17 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def default_spinning() -> bool | None:
-    """``FACEKIT_SPINNING`` (1/0, true/false, yes/no) or None for onnxruntime's own default (spin)."""
-    configured = os.environ.get("FACEKIT_SPINNING", "").strip().lower()
-    if not configured:
-        return None
-    if configured in ("1", "true", "yes", "on"):
-        return True
-    if configured in ("0", "false", "no", "off"):
-        return False
-    raise InvalidInputError(f"FACEKIT_SPINNING must be 1 or 0, got {configured!r}")
+def default_spinning() -> bool:
+    """``FACEKIT_SPINNING`` (1/0, true/false, yes/no), else :data:`DEFAULT_SPINNING`."""
+    configured = setting_bool("SPINNING")
+    return DEFAULT_SPINNING if configured is None else configured
 
 
 def default_providers() -> list[str]:
     """CUDA when onnxruntime offers it, then the CPU."""
     available = ort.get_available_providers()
     preferred = [p for p in ("CUDAExecutionProvider",) if p in available]
-    return preferred + ["CPUExecutionProvider"]
+    return [*preferred, "CPUExecutionProvider"]
 
 
 def letterbox(width: int, height: int, input_size: tuple[int, int]) -> tuple[int, int]:
@@ -107,7 +120,9 @@ def native_size(width: int, height: int, square: tuple[int, int] = DEFAULT_INPUT
     return tuple(-(-side // SIZE_MULTIPLE) * SIZE_MULTIPLE for side in (new_w, new_h))  # type: ignore[return-value]
 
 
-def input_size_for(width: int, height: int, aspect: str, square: tuple[int, int] = DEFAULT_INPUT_SIZE) -> tuple[int, int]:
+def input_size_for(
+    width: int, height: int, aspect: str, square: tuple[int, int] = DEFAULT_INPUT_SIZE
+) -> tuple[int, int]:
     """(width, height) of the model input for a picture: ``square`` itself, or its native-aspect cut."""
     return native_size(width, height, square) if aspect == "native" else square
 
@@ -258,8 +273,7 @@ class Detector:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        if self.spinning is not None:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spinning else "0")
         try:
             self.session = ort.InferenceSession(
                 str(self.model_path), options, providers=providers or default_providers()
@@ -296,12 +310,12 @@ class Detector:
         threads: int | None = None,
         spinning: bool | None = None,
         aspect: str = "square",
-    ) -> "Detector":
+    ) -> Detector:
         """A shared Detector per (model, threads, spinning, aspect), defaults resolved from the
         environment first, so every caller asking for the same session gets the same one."""
         threads = threads or default_threads()
         spinning = default_spinning() if spinning is None else spinning
-        return _shared(cls, Path(model_path), threads, spinning, aspect)
+        return _shared(Path(model_path), threads, spinning, aspect)
 
     @property
     def providers(self) -> list[str]:
@@ -312,34 +326,45 @@ class Detector:
         """(width, height) of the model input for a ``width`` x ``height`` picture."""
         return input_size_for(width, height, self.aspect, self.input_size)
 
-    def _blob(self, size: tuple[int, int]) -> tuple[np.ndarray, dict]:
-        """This thread's reusable input tensor of ``size`` (allocating ~5 MB per call costs page faults)
-        and a note of the picture size its padding was last written for."""
+    def _blob(self, size: tuple[int, int], slot: int = 0) -> tuple[np.ndarray, dict]:
+        """This thread's reusable input tensor number ``slot`` of ``size`` (allocating ~5 MB per call
+        costs page faults) and a note of the picture size its padding was last written for."""
         blobs = getattr(self._local, "blobs", None)
         if blobs is None:
             blobs = self._local.blobs = {}
-        found = blobs.get(size)
+        found = blobs.get((size, slot))
         if found is None:
-            if len(blobs) >= 4:  # a video keeps one size; pictures of many shapes must not pile up
+            if len(blobs) >= 16:  # a video keeps one size; pictures of many shapes must not pile up
                 blobs.clear()
             width, height = size
-            found = blobs[size] = (np.empty((1, 3, height, width), np.float32), {})
+            found = blobs[(size, slot)] = (np.empty((1, 3, height, width), np.float32), {})
         return found
 
-    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, float]:
-        """Letterbox ``image`` (H x W x 3 RGB or H x W gray, uint8) into this thread's blob; returns (blob, scale)."""
+    def prepare(self, image: np.ndarray, slot: int = 0) -> tuple[np.ndarray, float]:
+        """Letterbox ``image`` (H x W x 3 RGB or H x W gray, uint8) into this thread's blob number
+        ``slot``; returns (blob, scale)."""
         check_pixels(image)
         img_h, img_w = image.shape[:2]
         size = self.input_size_for(img_w, img_h)
-        blob, note = self._blob(size)
+        blob, note = self._blob(size, slot)
         picture = letterbox(img_w, img_h, size)
         scale = fill_blob(image, blob, pad=note.get("padded_for") != picture)
         note["padded_for"] = picture
         return blob, scale
 
+    def preparer(self, depth: int) -> Callable[[np.ndarray], tuple[np.ndarray, float]]:
+        """:meth:`prepare` for a thread working ahead of the one that runs the model (a video's
+        decoder): each call fills the next of ``depth`` blobs, so ``depth - 1`` prepared frames can
+        wait for the model untouched."""
+        slots = itertools.count()
+        return lambda image: self.prepare(image, next(slots) % depth)
+
     def detect(self, image: np.ndarray, threshold: float) -> Detections:
         """Faces in ``image`` scoring at least ``threshold``, after NMS, in ``image`` pixels."""
-        blob, scale = self.prepare(image)
+        return self.run(*self.prepare(image), threshold)
+
+    def run(self, blob: np.ndarray, scale: float, threshold: float) -> Detections:
+        """Faces in a prepared ``blob`` (see :meth:`prepare`) scoring at least ``threshold``, in picture pixels."""
         outputs = self.session.run(self.output_names, {self.input_name: blob})
         return self.decode(outputs, threshold, scale, (blob.shape[3], blob.shape[2]))
 
@@ -373,7 +398,11 @@ class Detector:
         return Detections(all_boxes[keep], all_scores[keep], keypoints.astype(np.float32))
 
     def _keypoints(
-        self, outputs: list[np.ndarray], centers: tuple[np.ndarray, ...], found: list[tuple[int, np.ndarray]], keep: np.ndarray
+        self,
+        outputs: list[np.ndarray],
+        centers: tuple[np.ndarray, ...],
+        found: list[tuple[int, np.ndarray]],
+        keep: np.ndarray,
     ) -> np.ndarray:
         """Keypoints (input pixels) of the kept candidates only; ``found``: each level's picked anchors."""
         level_of = np.concatenate([np.full(picked.size, level) for level, picked in found])[keep]
@@ -388,6 +417,6 @@ class Detector:
 
 
 @lru_cache(maxsize=8)
-def _shared(cls: type[Detector], model_path: Path, threads: int, spinning: bool | None, aspect: str) -> Detector:
+def _shared(model_path: Path, threads: int, spinning: bool, aspect: str) -> Detector:
     """The cache behind :meth:`Detector.load`: sessions are created once and reused."""
-    return cls(model_path, threads=threads, spinning=spinning, aspect=aspect)
+    return Detector(model_path, threads=threads, spinning=spinning, aspect=aspect)

@@ -20,6 +20,7 @@ from .engine import Detections, Detector
 from .errors import InvalidInputError
 from .media import Picture, Video, locate, open_media
 from .media.sources import SourceLike
+from .media.video import IN_FLIGHT
 from .meta import RunMeta
 from .options import DEFAULT_FLOOR, DetectOptions
 from .result import Result
@@ -199,7 +200,10 @@ def _analyse_video(
 ):
     """Detect in the sampled frames (``indices``) or every frame (None) as they are decoded ahead."""
     began = time.perf_counter()
-    frames = video.stream() if indices is None else video.sample(indices)
+    # The decoding thread letterboxes each frame into the model's input as well, so this thread
+    # only runs the model and reads its outputs (the blobs rotate: see Detector.preparer).
+    prepare = detector.preparer(IN_FLIGHT + 1)
+    frames = video.stream(prepare) if indices is None else video.sample(indices, prepare)
     total = video.frame_count if indices is None else len(indices)
     # Per frame only the detector's float32 arrays are kept (~60 bytes a candidate); the float64
     # columns are made once at the end, so memory grows by little more than that per frame.
@@ -210,7 +214,8 @@ def _analyse_video(
     with _progress_bar(total, progress) as bar:
         for frame in frames:
             tick = time.perf_counter()
-            found = detector.detect(frame.pixels, floor)
+            blob, scale = frame.prepared
+            found = detector.run(blob, scale, floor)
             detecting += time.perf_counter() - tick
             if crop is not None:
                 cropped.append(crop.add(face_columns(found, frame=frame.index, time=frame.time), frame.pixels))

@@ -3,6 +3,7 @@ re-filtering, NMS, thread safety and grayscale input."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import cv2
@@ -11,9 +12,9 @@ import pandas as pd
 import pytest
 
 import facekit as fk
-from facekit.engine import NMS_IOU, Detector, default_threads, greedy_nms
-from facekit.table import BOX_COLUMNS
+from facekit.engine import DEFAULT_SPINNING, DEFAULT_THREADS, NMS_IOU, Detections, Detector, default_threads, greedy_nms
 from facekit.media import decode_image
+from facekit.table import BOX_COLUMNS
 
 KEYPOINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -133,10 +134,43 @@ def test_blob_is_insightfaces_blob(model_path, pictures, name):
 def test_load_shares_one_session_per_setting(model_path, monkeypatch):
     monkeypatch.delenv("FACEKIT_THREADS", raising=False)
     monkeypatch.delenv("FACEKIT_SPINNING", raising=False)
-    assert Detector.load(model_path) is Detector.load(model_path, default_threads(), None, "square")
-    monkeypatch.setenv("FACEKIT_SPINNING", "0")
-    quiet = Detector.load(model_path)
-    assert quiet.spinning is False and quiet is not Detector.load(model_path, spinning=True)
+    assert Detector.load(model_path) is Detector.load(model_path, default_threads(), False, "square")
+    monkeypatch.setenv("FACEKIT_SPINNING", "1")
+    busy = Detector.load(model_path)
+    assert busy.spinning is True and busy is not Detector.load(model_path, spinning=False)
+
+
+def test_threading_defaults(model_path, monkeypatch):
+    """One intra-op thread per usable core, onnxruntime's busy-waiting off (bench/bench_threads.py)."""
+    monkeypatch.delenv("FACEKIT_THREADS", raising=False)
+    monkeypatch.delenv("FACEKIT_SPINNING", raising=False)
+    detector = Detector.load(model_path)
+    assert (DEFAULT_THREADS, DEFAULT_SPINNING) == (0, False)
+    assert detector.threads == len(os.sched_getaffinity(0)) and detector.spinning is False
+    monkeypatch.setenv("FACEKIT_THREADS", "1")
+    assert Detector.load(model_path).threads == 1
+
+
+def test_a_preparer_rotates_its_blobs_and_runs_like_detect(model_path, pictures):
+    """Blobs prepared ahead (by a video's decoding thread) stay intact until ``depth`` more are made."""
+    detector = Detector.load(model_path)
+    image = pictures["newton"]
+    prepare = detector.preparer(3)
+    made = [prepare(image) for _ in range(4)]
+    assert len({id(blob) for blob, _ in made[:3]}) == 3 and made[3][0] is made[0][0]
+    expected = detector.detect(image, 0.05)
+    found = detector.run(*made[1], 0.05)
+    np.testing.assert_array_equal(found.boxes, expected.boxes)
+    np.testing.assert_array_equal(found.scores, expected.scores)
+
+
+def test_detections_concatenate_in_float32(model_path, pictures):
+    detector = Detector.load(model_path)
+    parts = [detector.detect(pictures[name], 0.3) for name in ("newton", "gauss")]
+    joined = Detections.concat(parts)
+    assert len(joined) == sum(map(len, parts)) and joined.boxes.dtype == np.float32
+    np.testing.assert_array_equal(joined.keypoints[len(parts[0]) :], parts[1].keypoints)
+    assert len(Detections.concat([])) == 0
 
 
 def test_prepare_refuses_what_is_not_uint8_pixels(model_path):

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 import facekit as fk
+from facekit.media import MediaKind, Picture, Video, decode_image, locate, open_media, sniff, sniff_format
+from facekit.media.sources import download, fetch_url
 from facekit.table import LANDMARK_COLUMNS
-from facekit.media import MediaKind, decode_image, sniff
-from facekit.media.sources import fetch_url
 
 
 def jpeg_bytes(pixels: np.ndarray, **options) -> bytes:
@@ -126,6 +126,7 @@ def server(newton_path, newton_jpeg):
         {
             "/newton.png": (newton_path.read_bytes(), "image/png"),
             "/photo.txt": (newton_jpeg, "text/plain"),
+            "/clip": (mp4_of_newton(newton_jpeg), "application/octet-stream"),
         }
     )
     yield running
@@ -384,3 +385,73 @@ def test_sniff_real_files(small_frames):
     assert sniff(np.random.default_rng(3).bytes(512)) is MediaKind.UNKNOWN
     assert sniff(b"") is MediaKind.UNKNOWN
 
+
+def test_sniff_names_the_format(small_frames):
+    """One rule gives the kind and the extension a hosted service is told."""
+    pixels = small_frames[0]
+    for image_format, extension in (
+        ("JPEG", "jpg"),
+        ("PNG", "png"),
+        ("WEBP", "webp"),
+        ("GIF", "gif"),
+        ("TIFF", "tiff"),
+    ):
+        assert sniff_format(encoded(image_format, pixels)[:512]) == (MediaKind.IMAGE, extension)
+    assert sniff_format(mp4(small_frames)[:512]) == (MediaKind.VIDEO, "mp4")
+    assert sniff_format(b"RIFF\0\0\0\0AVI LIST") == (MediaKind.VIDEO, "avi")
+    assert sniff_format(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm") == (MediaKind.VIDEO, "webm")
+    assert sniff_format(b"plain text") == (MediaKind.UNKNOWN, None)
+
+
+# -- one path from a source to media, in bounded memory -------------------------------------------
+
+
+def mp4_of_newton(jpeg: bytes) -> bytes:
+    """A 3-frame clip of Newton (what the /clip route serves)."""
+    small = np.ascontiguousarray(np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))[::4, ::4])[:96, :160]
+    return mp4([small, small[::-1].copy(), small[:, ::-1].copy()])
+
+
+def test_a_file_is_located_not_read(tmp_path, small_frames):
+    """A path stays a path: the video is decoded by PyAV from the file itself."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(mp4(small_frames))
+    found = locate(clip, fk.Limits())
+    assert (found.path, found.data, found.encoded, found.size) == (clip, None, True, clip.stat().st_size)
+    video = open_media(str(clip))
+    assert isinstance(video, Video) and video.source.path == clip and video.source.data is None
+    assert video.frame_count == 3 and len(list(video.stream())) == 3
+
+
+def test_large_bytes_spill_to_a_temporary_file_removed_with_them(small_frames):
+    data = mp4(small_frames)
+    small = locate(data, fk.Limits())
+    assert small.data == data and small.path is None
+    spilled = locate(data, fk.Limits(), spill_bytes=1024)
+    path = spilled.path
+    assert spilled.data is None and path is not None and path.read_bytes() == data
+    assert spilled.sha256() == small.sha256()
+    video = open_media(spilled)
+    assert isinstance(video, Video) and len(list(video.stream())) == 3
+    del spilled, video
+    import gc
+
+    gc.collect()
+    assert not path.exists()
+
+
+def test_large_downloads_spill_to_a_temporary_file(server, newton_jpeg):
+    kept = download(server.url + "/clip", fk.Limits())
+    spilled = download(server.url + "/clip", fk.Limits(), spill_bytes=1000)
+    assert kept.path is None and spilled.path is not None and spilled.data is None
+    assert spilled.read() == kept.data == server.files["/clip"][0]
+    assert isinstance(open_media(spilled), Video)
+    with pytest.raises(fk.LimitExceededError):
+        download(server.url + "/endless", fk.Limits(max_bytes=200_000), spill_bytes=1000)
+
+
+def test_open_media_is_the_one_path(newton_path, newton_rgb):
+    """Paths, bytes and pixels all come out as a Picture (or a Video), told apart by content."""
+    for source in (newton_path, str(newton_path), newton_path.read_bytes(), newton_rgb, Image.fromarray(newton_rgb)):
+        picture = open_media(source)
+        assert isinstance(picture, Picture) and picture.pixels.shape[:2] == newton_rgb.shape[:2]

@@ -30,7 +30,9 @@ def _assert_removed_contract(result: fk.Result) -> None:
         gone = set(before.index) - set(faces.loc[faces["frame"] == frame, "track_id"])
         listed = removed[removed["frame"] == frame].set_index("track_id")
         assert set(listed.index) == gone, frame
-        assert np.allclose(listed.loc[sorted(gone), ["x", "y", "w", "h"]], before.loc[sorted(gone), ["x", "y", "w", "h"]])
+        assert np.allclose(
+            listed.loc[sorted(gone), ["x", "y", "w", "h"]], before.loc[sorted(gone), ["x", "y", "w", "h"]]
+        )
     obj = result.faces_obj
     assert all(len(obj[str(f)]["removed"]) == (removed["frame"] == f).sum() for f in result.frames)
 
@@ -63,7 +65,9 @@ def test_ephys_one_face_per_frame_on_the_tsv_centre(ephys, shared_data, name):
     assert result.frames == list(range(28)) == faces["frame"].tolist()
     assert (result.meta["media"], result.meta["width"], result.meta["height"]) == ("video", 360, 640)
     cx, cy = truth["x"].to_numpy(), truth["y"].to_numpy()
-    assert ((faces["x"] <= cx) & (cx <= faces["x"] + faces["w"]) & (faces["y"] <= cy) & (cy <= faces["y"] + faces["h"])).all()
+    assert (
+        (faces["x"] <= cx) & (cx <= faces["x"] + faces["w"]) & (faces["y"] <= cy) & (cy <= faces["y"] + faces["h"])
+    ).all()
     assert faces["track_id"].nunique() == 1
     times = [result.faces_obj[str(f)]["frame_time"] for f in result.frames]
     assert np.allclose(times, np.arange(28) / 30, atol=0.004)
@@ -103,7 +107,13 @@ def test_every_source_type_gives_the_same_video_result(shared_data, model_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
-        sources = [str(path), data, base64.b64encode(data).decode(), "data:video/mp4;base64," + base64.b64encode(data).decode(), url]
+        sources = [
+            str(path),
+            data,
+            base64.b64encode(data).decode(),
+            "data:video/mp4;base64," + base64.b64encode(data).decode(),
+            url,
+        ]
         answers = [fk.detect(s, num_frames=2, progress=False).to_akool() for s in sources]
     finally:
         server.shutdown()
@@ -135,7 +145,7 @@ def _owners(result: fk.Result, pan: fk.data.PanVideo, truth: np.ndarray) -> dict
     owners: dict[int, set[int]] = {}
     for frame in result.frames:
         here = faces[faces["frame"] == frame]
-        centres = (here[["x", "y"]].to_numpy() + here[["w", "h"]].to_numpy() / 2)
+        centres = here[["x", "y"]].to_numpy() + here[["w", "h"]].to_numpy() / 2
         for face, box in enumerate(pan.to_video(truth, frame)):
             if box[0] < 0 or box[0] + box[2] > pan.size[0]:
                 continue
@@ -289,3 +299,14 @@ def test_frames_refuses_bad_indices(tmp_path, frames):
     clip = fk.data.pan_video(tmp_path / "pan.mp4", seconds=1.0, fps=10.0)
     with pytest.raises(fk.InvalidInputError, match="frames must be"):
         fk.detect(clip.path, frames=frames)
+
+
+def test_prepare_runs_in_the_decoding_thread(shared_data):
+    """A caller's ``prepare`` (the model input) is made ahead, beside decoding, for streams and samples."""
+    video = Video(shared_data / "ephys_test_vid.mp4", fk.Limits())
+    assert video.source.path == shared_data / "ephys_test_vid.mp4" and video.source.data is None
+    where = lambda pixels: (threading.current_thread().name, pixels.shape)  # noqa: E731
+    streamed = list(video.stream(where))
+    assert len(streamed) == video.frame_count
+    assert all(frame.prepared == ("facekit-video-decode", frame.pixels.shape) for frame in streamed)
+    assert [frame.prepared[0] for frame in video.sample([3, 20], where)] == ["facekit-video-decode"] * 2

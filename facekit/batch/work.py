@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidInputError
-from ..media import read_source
+from ..media import locate
 from ..options import DetectOptions
 from ..pipeline import detect, resolve_variant
 
@@ -80,11 +80,11 @@ def _run_one(task: Task, source: str, salt: str) -> tuple[dict[str, Any], pd.Dat
     started = time.perf_counter()
     row: dict[str, Any] = {"source": source, "key": None, "cached": False}
     try:
-        data = read_source(source, task.options.resolved_limits()).data
-        row["key"] = hashlib.sha256(hashlib.sha256(data).hexdigest().encode() + salt.encode()).hexdigest()
+        found = locate(source, task.options.resolved_limits())  # a file is hashed and decoded where it lies
+        row["key"] = hashlib.sha256(found.sha256().encode() + salt.encode()).hexdigest()
         if row["key"] in task.done:
             return {**row, "cached": True}, None
-        result = detect(data, task.options, progress=False)
+        result = detect(found, task.options, progress=False)
     except Exception as exc:
         # Content errors (undecodable, too large) are final for that content; anything else
         # (no file, no network, a crash) is tried again on the next run.

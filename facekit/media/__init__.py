@@ -1,8 +1,8 @@
 """Media: any source to pixels with their frame index and timestamp. Knows nothing of faces."""
 
 from .image import Picture, decode_image, is_animated, picture_from_pixels
-from .opening import decode, frame_pixels, open_media
-from .sniff import SNIFF_BYTES, MediaKind, sniff
+from .opening import decode, frame_pixels, kind_of, open_media
+from .sniff import SNIFF_BYTES, MediaKind, sniff, sniff_format
 from .sources import Source, locate, read_source
 from .video import Frame, Video
 
@@ -17,9 +17,11 @@ __all__ = [
     "decode_image",
     "frame_pixels",
     "is_animated",
+    "kind_of",
     "locate",
     "open_media",
     "picture_from_pixels",
     "read_source",
     "sniff",
+    "sniff_format",
 ]

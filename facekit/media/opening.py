@@ -32,8 +32,8 @@ def decode(media: bytes | Source, limits: Limits) -> Picture | Video:
     then as a video; the picture's error is the one reported when neither works.
     """
     found = media if isinstance(media, Source) else Source(f"bytes ({len(media)} bytes)", data=bytes(media))
-    kind = sniff(found.head(SNIFF_BYTES))
-    if kind is MediaKind.VIDEO or (kind is MediaKind.IMAGE and is_animated(found, limits)):
+    kind = kind_of(found, limits)
+    if kind is MediaKind.VIDEO:
         return Video(found, limits)
     try:
         return decode_image(found, limits)
@@ -44,6 +44,12 @@ def decode(media: bytes | Source, limits: Limits) -> Picture | Video:
             return Video(found, limits)
         except MediaDecodeError:
             raise error from None
+
+
+def kind_of(found: Source, limits: Limits) -> MediaKind:
+    """Image or video by content (:func:`sniff`); an animated GIF, WebP or PNG is a video."""
+    kind = sniff(found.head(SNIFF_BYTES))
+    return MediaKind.VIDEO if kind is MediaKind.IMAGE and is_animated(found, limits) else kind
 
 
 def frame_pixels(media: SourceLike | Picture | Video, frame: int = 0, limits: Limits | None = None) -> np.ndarray:

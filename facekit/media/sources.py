@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import os
 import re
@@ -29,8 +30,6 @@ from PIL import Image
 
 from ..errors import DownloadError, InvalidInputError, LimitExceededError
 from ..limits import Limits
-
-SourceLike = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray | Image.Image
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 _DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*?),(?P<data>.*)$", re.DOTALL)
@@ -85,6 +84,11 @@ class Source:
         with self.open() as stream:
             return stream.read(size)
 
+    def sha256(self) -> str:
+        """Hex sha256 of the encoded media, read in chunks (a file is never held whole)."""
+        with self.open() as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()  # type: ignore[arg-type]
+
     def read(self) -> bytes:
         """The whole encoded media as bytes (for callers that send or hash it)."""
         if self.data is not None:
@@ -93,9 +97,15 @@ class Source:
             return stream.read()
 
 
+SourceLike = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray | Image.Image | Source
+"""What facekit accepts as a picture or video: a path, a URL, base64 or a data: URI, bytes, pixels, or a located Source."""
+
+
 def locate(source: SourceLike, limits: Limits, *, spill_bytes: int = SPILL_BYTES) -> Source:
     """Find ``source``: a file stays a path, pixels stay pixels, anything else larger than
     ``spill_bytes`` is written to a temporary file; ``limits.max_bytes`` enforced throughout."""
+    if isinstance(source, Source):
+        return source
     if isinstance(source, Image.Image):
         return Source("PIL image", pixels=source)
     if isinstance(source, np.ndarray):

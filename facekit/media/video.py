@@ -15,9 +15,10 @@ import queue
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -30,15 +31,23 @@ THREAD_TYPE = "AUTO"
 """ffmpeg decoder threading (frame and slice threads), so decoding keeps ahead of inference."""
 AHEAD = 4
 """Frames decoded ahead of the caller: enough to hide decoding jitter, few enough to keep memory flat."""
+IN_FLIGHT = AHEAD + 2
+"""Frames handed out by the decoding thread that may still be in use: those queued, the one being
+made and the caller's; a ``prepare`` that reuses buffers needs this many (see Detector.preparer)."""
+
+Prepare = Callable[[np.ndarray], Any]
+"""Work on a frame's pixels done in the decoding thread, ahead of the caller (a model input, say)."""
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One upright frame: ``index`` in the source (presentation order), ``time`` in seconds, RGB ``pixels``."""
+    """One upright frame: ``index`` in the source (presentation order), ``time`` in seconds, RGB ``pixels``,
+    and what the caller's ``prepare`` made of them (its model input, say) while decoding ahead."""
 
     index: int
     time: float
     pixels: np.ndarray  # H x W x 3 uint8, upright
+    prepared: Any = None  # what the caller's ``prepare`` made of the pixels in the decoding thread
 
 
 class Video:
@@ -152,22 +161,26 @@ class Video:
 
     # -- decoding ------------------------------------------------------------------------------
 
-    def sample(self, indices: list[int]) -> Iterator[Frame]:
-        """The frames at ``indices`` (ascending), each reached by seeking to the keyframe before it."""
+    def sample(self, indices: list[int], prepare: Prepare | None = None) -> Iterator[Frame]:
+        """The frames at ``indices`` (ascending), each reached by seeking to the keyframe before it;
+        ``prepare`` is applied to each frame's pixels in the decoding thread (``Frame.prepared``)."""
         if len(indices) > self._limits.max_video_frames:
             raise LimitExceededError(
                 f"{len(indices)} frames asked, over the limit of {self._limits.max_video_frames} (Limits.max_video_frames)"
             )
-        return self._ahead(lambda container, stream: self._seek_decode(container, stream, indices), len(indices))
+        return self._ahead(
+            lambda container, stream: self._seek_decode(container, stream, indices), len(indices), prepare
+        )
 
-    def stream(self) -> Iterator[Frame]:
-        """Every frame in order, decoded in a background thread a few frames ahead of the caller."""
+    def stream(self, prepare: Prepare | None = None) -> Iterator[Frame]:
+        """Every frame in order, decoded in a background thread a few frames ahead of the caller
+        (``prepare`` as for :meth:`sample`)."""
         if self.frame_count > self._limits.max_video_frames:
             raise LimitExceededError(
                 f"video has {self.frame_count} frames, over the limit of {self._limits.max_video_frames} "
                 "analysed frames (Limits.max_video_frames); use num_frames to sample it"
             )
-        return self._ahead(lambda container, stream: self._counted(container.decode(stream)), self.frame_count)
+        return self._ahead(lambda container, stream: self._counted(container.decode(stream)), self.frame_count, prepare)
 
     def _counted(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
         for frame in frames:
@@ -194,8 +207,9 @@ class Video:
             else:
                 return
 
-    def _ahead(self, decode: Callable, expected: int) -> Iterator[Frame]:
-        """Run ``decode`` and the RGB conversion in a thread, ``AHEAD`` frames ahead; warn on a short read."""
+    def _ahead(self, decode: Callable, expected: int, prepare: Prepare | None) -> Iterator[Frame]:
+        """Run ``decode``, the RGB conversion and ``prepare`` in a thread, ``AHEAD`` frames ahead;
+        warn on a short read."""
         frames: queue.Queue = queue.Queue(maxsize=AHEAD)
         stop = threading.Event()
         done = object()
@@ -216,7 +230,10 @@ class Video:
                     stream.thread_type = THREAD_TYPE
                     try:
                         for frame in decode(container, stream):
-                            if not put(self._convert(frame)):
+                            converted = self._convert(frame)
+                            if prepare is not None:
+                                converted = replace(converted, prepared=prepare(converted.pixels))
+                            if not put(converted):
                                 return
                     except av.FFmpegError as exc:
                         self.problems.append(f"decoding stopped early: {exc}")
@@ -255,7 +272,7 @@ class Video:
         is slower than converting at full size and letting the detector resize)."""
         self.rotation = round(float(frame.rotation or 0))
         quarter = round(self.rotation / 90) % 4
-        pixels = frame.to_ndarray(format="rgb24")
+        pixels: np.ndarray = frame.to_ndarray(format="rgb24")
         if quarter:
             pixels = np.ascontiguousarray(np.rot90(pixels, quarter))
         time = float(frame.pts * self._time_base) if frame.pts is not None else float("nan")
