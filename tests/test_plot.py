@@ -127,6 +127,61 @@ def test_overlay_no_faces():
     assert all(len(c.get_paths()) == 0 for c in ax.collections) and ax.get_title() == "0 faces"
 
 
+def test_overlay_shrinks_a_big_picture_but_keeps_source_pixels(solvay):
+    big = np.zeros((6000, 8000), np.uint8)  # 48 MP (grey, to keep the test light)
+    faces = solvay.to_frame()
+    ax = plot.overlay(big, faces)
+    assert max(ax.images[0].get_array().shape) == plot.pictures.MAX_SIDE  # drawn shrunk
+    assert ax.get_xlim() == (-0.5, 7999.5) and ax.get_ylim() == (5999.5, -0.5)  # axes in source pixels
+    (boxes,) = box_collections(ax)
+    row = faces.iloc[0]
+    assert np.allclose(boxes.get_paths()[0].vertices[0], [row.x, row.y])  # faces need no scaling
+    rendered(ax.figure)
+
+
+def label_extents(ax) -> np.ndarray:
+    """(N, 4) display-pixel extents x1, y1, x2, y2 of the drawn label backings."""
+    backs = next(c for c in collections(ax, PathCollection) if np.allclose(c.get_facecolors()[:, :3], 0.1))
+    points = ax.figure.dpi / 72
+    offsets = ax.transData.transform(backs.get_offsets())
+    corners = np.array([path.vertices[2] for path in backs.get_paths()]) * points
+    return np.column_stack([offsets, offsets + corners])
+
+
+def test_labels_dark_backed_inside_the_picture_and_never_overlapping():
+    rng = np.random.default_rng(3)
+    count = 80
+    x, y = rng.uniform(-10, 560, count), rng.uniform(-5, 330, count)
+    faces = pd.DataFrame({"x": x, "y": y, "w": 30.0, "h": 36.0, "score": rng.uniform(0.3, 1, count),
+                          "track_id": pd.array(np.arange(count), dtype="Int64")})
+    for name in fk.schema.LANDMARKS:
+        faces[f"{name}_x"], faces[f"{name}_y"] = x + 15, y + 18
+    figure = plt.figure(figsize=(6.4, 3.6), dpi=100)
+    ax = plot.overlay(np.full((360, 640, 3), 255, np.uint8), faces, ax=figure.add_axes((0, 0, 1, 1)))
+    figure.canvas.draw()
+    extents = label_extents(ax)
+    assert 5 < len(extents) < count  # crowded: some labels are dropped rather than piled up
+    box = ax.get_window_extent()
+    assert (extents[:, 0] >= box.x0 - 0.5).all() and (extents[:, 2] <= box.x1 + 0.5).all()
+    assert (extents[:, 1] >= box.y0 - 0.5).all() and (extents[:, 3] <= box.y1 + 0.5).all()
+    overlap = ((extents[:, None, 0] < extents[None, :, 2] - 0.5) & (extents[None, :, 0] < extents[:, None, 2] - 0.5)
+               & (extents[:, None, 1] < extents[None, :, 3] - 0.5) & (extents[None, :, 1] < extents[:, None, 3] - 0.5))
+    assert not overlap[~np.eye(len(extents), dtype=bool)].any()
+    (glyphs,) = label_glyphs(ax)
+    best = _style.label_paths(f"#{faces['track_id'].iloc[faces['score'].argmax()]} {faces['score'].max():.2f}")[0]
+    assert any(p.vertices.shape == best.vertices.shape and same_path(p, best) for p in glyphs.get_paths())
+
+
+def test_place_labels_above_inside_below_or_dropped():
+    boxes = np.array([[10.0, 50, 20, 20], [12, 50, 20, 20], [14, 50, 20, 20], [16, 50, 20, 20], [300, 0, 20, 20]])
+    corners = _style.place_labels(boxes, np.full((5, 2), [30.0, 10.0]), (320, 200))
+    assert corners[0].tolist() == [10, 40]  # above its box
+    assert corners[1].tolist() == [12, 50]  # above is taken: inside the top edge
+    assert corners[2].tolist() == [14, 70]  # then below
+    assert np.isnan(corners[3]).all()  # no room left: dropped
+    assert corners[4].tolist() == [290, 0]  # at the corner: pushed inside the picture
+
+
 # -- contact sheet -----------------------------------------------------------------------------
 
 
