@@ -17,9 +17,9 @@ from matplotlib.colors import to_rgb
 
 import facekit as fk
 from facekit import plot
+from facekit.media import Video
 from facekit.plot import _style
 from facekit.table import FACE_DTYPES, FRAME_DTYPES, REMOVED_DTYPES, empty
-from facekit.media import Video
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +40,9 @@ def video(model_path, tmp_path_factory):
     """A 2 s panning clip analysed at 8 frames: (faces, frames table, removed, {frame: (time, pixels)})."""
     clip = fk.data.pan_video(tmp_path_factory.mktemp("plot") / "pan.mp4", seconds=2.0, fps=10.0)
     result = fk.detect(clip.path, num_frames=8)
-    frames = pd.DataFrame({"frame": result.frames,
-                           "time": [result.faces_obj[str(f)]["frame_time"] for f in result.frames]})
+    frames = pd.DataFrame(
+        {"frame": result.frames, "time": [result.faces_obj[str(f)]["frame_time"] for f in result.frames]}
+    )
     decoded = Video(clip.path.read_bytes(), fk.Limits()).sample(result.frames)
     pictures = {f.index: (f.time, f.pixels) for f in decoded}
     return result.to_frame(), frames, result.removed(), pictures
@@ -85,8 +86,9 @@ def test_overlay_solvay_boxes_landmarks_labels(solvay):
     assert len(boxes.get_paths()) == len(faces) == 29
     first = boxes.get_paths()[0].vertices
     row = faces.iloc[0]
-    assert np.allclose(first[:4], [[row.x, row.y], [row.x + row.w, row.y],
-                                   [row.x + row.w, row.y + row.h], [row.x, row.y + row.h]])
+    assert np.allclose(
+        first[:4], [[row.x, row.y], [row.x + row.w, row.y], [row.x + row.w, row.y + row.h], [row.x, row.y + row.h]]
+    )
     assert np.allclose(boxes.get_edgecolors()[:, :3], [plot.track_color(t) for t in faces["track_id"]])
     landmarks = next(c for c in collections(ax, PathCollection) if len(c.get_offsets()) == 29 * 6)
     assert np.allclose(landmarks.get_offsets()[:6], [[row[f"{n}_x"], row[f"{n}_y"]] for n in fk.schema.LANDMARKS])
@@ -152,8 +154,16 @@ def test_labels_dark_backed_inside_the_picture_and_never_overlapping():
     rng = np.random.default_rng(3)
     count = 80
     x, y = rng.uniform(-10, 560, count), rng.uniform(-5, 330, count)
-    faces = pd.DataFrame({"x": x, "y": y, "w": 30.0, "h": 36.0, "score": rng.uniform(0.3, 1, count),
-                          "track_id": pd.array(np.arange(count), dtype="Int64")})
+    faces = pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "w": 30.0,
+            "h": 36.0,
+            "score": rng.uniform(0.3, 1, count),
+            "track_id": pd.array(np.arange(count), dtype="Int64"),
+        }
+    )
     for name in fk.schema.LANDMARKS:
         faces[f"{name}_x"], faces[f"{name}_y"] = x + 15, y + 18
     figure = plt.figure(figsize=(6.4, 3.6), dpi=100)
@@ -164,8 +174,12 @@ def test_labels_dark_backed_inside_the_picture_and_never_overlapping():
     box = ax.get_window_extent()
     assert (extents[:, 0] >= box.x0 - 0.5).all() and (extents[:, 2] <= box.x1 + 0.5).all()
     assert (extents[:, 1] >= box.y0 - 0.5).all() and (extents[:, 3] <= box.y1 + 0.5).all()
-    overlap = ((extents[:, None, 0] < extents[None, :, 2] - 0.5) & (extents[None, :, 0] < extents[:, None, 2] - 0.5)
-               & (extents[:, None, 1] < extents[None, :, 3] - 0.5) & (extents[None, :, 1] < extents[:, None, 3] - 0.5))
+    overlap = (
+        (extents[:, None, 0] < extents[None, :, 2] - 0.5)
+        & (extents[None, :, 0] < extents[:, None, 2] - 0.5)
+        & (extents[:, None, 1] < extents[None, :, 3] - 0.5)
+        & (extents[None, :, 1] < extents[:, None, 3] - 0.5)
+    )
     assert not overlap[~np.eye(len(extents), dtype=bool)].any()
     (glyphs,) = label_glyphs(ax)
     best = _style.label_paths(f"#{faces['track_id'].iloc[faces['score'].argmax()]} {faces['score'].max():.2f}")[0]
@@ -259,8 +273,10 @@ def test_presence_timeline_lanes_and_removed(video):
     (marks,) = collections(ax, PathCollection)
     assert len(marks.get_offsets()) == len(removed) > 0
     times = frames.set_index("frame")["time"]
-    assert np.allclose(marks.get_offsets(), np.column_stack([removed["frame"].map(times),
-                                                             [tracks.index(t) for t in removed["track_id"]]]))
+    assert np.allclose(
+        marks.get_offsets(),
+        np.column_stack([removed["frame"].map(times), [tracks.index(t) for t in removed["track_id"]]]),
+    )
 
 
 def test_face_count_includes_frames_without_faces(video):
