@@ -1,11 +1,16 @@
-"""ThresholdExplorer benchmark: one slider move on a ~100-face picture, against running the model.
+"""Widget benchmarks: a ThresholdExplorer slider move on a ~100-face picture, against running the
+model; and a FrameExplorer ``num_frames`` drag from 8 to 72 on a 10 s pan video.
 
-    python bench/bench_widgets.py [--moves 40]
+    python bench/bench_widgets.py [--moves 40] [--quick]
 
 The picture is Solvay 1927 tiled 2 x 2 at 3/4 scale (about a hundred faces). It prints the
 median time of a slider move (re-filter the cached candidates, redraw overlay, histogram and
 curve, encode the PNG; goal: under 100 ms) and of a fresh ``fk.detect`` at the same threshold,
 which is what a move would cost if it ran the model.
+
+For the FrameExplorer it prints how long the drag holds the notebook (the slider callback; goal: no
+freeze), how long until the view first changes and until all 72 frames are shown, and the frames
+analysed, against the frames the evenly spread samples of 8 and 72 (``Video.sample_indices``) would need.
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ import numpy as np
 
 import facekit as fk
 from facekit.media import frame_pixels
-from facekit.widgets import ThresholdExplorer
+from facekit.widgets import FrameExplorer, ThresholdExplorer
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--moves", type=int, default=40)
+    parser.add_argument("--quick", action="store_true", help="10 slider moves")
     args = parser.parse_args()
     matplotlib.use("Agg")
+    if args.quick:
+        args.moves = 10
 
     small = cv2.resize(frame_pixels(fk.data.path("solvay")), None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA)
     picture = np.vstack([np.hstack([small, small])] * 2)
@@ -44,11 +52,44 @@ def main() -> None:
         fk.detect(picture, confidence=float(value))
         detects.append((time.perf_counter() - start) * 1e3)
     move, detect = statistics.median(moves), statistics.median(detects)
-    print(f"{len(result)} faces on a {picture.shape[1]}x{picture.shape[0]} picture, {len(result.candidates())} candidates")
-    print(f"slider move (no model):  median {move:6.1f} ms   p90 {np.percentile(moves, 90):6.1f} ms   goal < 100 ms "
-          f"({'met' if move < 100 else 'missed'})")
-    print(f"fresh fk.detect:         median {detect:6.1f} ms   (what each move would add if it ran the model: "
-          f"x{(move + detect) / move:.2f})")
+    print(
+        f"{len(result)} faces on a {picture.shape[1]}x{picture.shape[0]} picture, {len(result.candidates())} candidates"
+    )
+    print(
+        f"slider move (no model):  median {move:6.1f} ms   p90 {np.percentile(moves, 90):6.1f} ms   goal < 100 ms "
+        f"({'met' if move < 100 else 'missed'})"
+    )
+    print(
+        f"fresh fk.detect:         median {detect:6.1f} ms   (what each move would add if it ran the model: "
+        f"x{(move + detect) / move:.2f})"
+    )
+
+    frame_explorer()
+
+
+def frame_explorer() -> None:
+    """A num_frames drag from 8 to 72 on a 100-frame video: freeze, first change, done, frames analysed."""
+    import tempfile
+    from pathlib import Path
+
+    clip = fk.data.pan_video(Path(tempfile.mkdtemp()) / "pan.mp4", seconds=10.0, fps=10.0)
+    explorer = FrameExplorer(clip.path, num_frames=8)
+    explorer.wait()
+    before, shown = explorer.frames_detected, explorer.count.value
+    start = time.perf_counter()
+    explorer.frames_slider.value = 72
+    held = time.perf_counter() - start
+    while explorer.count.value == shown and explorer.busy:
+        time.sleep(0.005)
+    first = time.perf_counter() - start
+    explorer.wait()
+    done = time.perf_counter() - start
+    spread = set(explorer.video.sample_indices(8)) | set(explorer.video.sample_indices(72))
+    print(
+        f"FrameExplorer drag 8 -> 72 frames: notebook held {held * 1e3:.0f} ms, first change after {first:.2f} s, "
+        f"all shown after {done:.2f} s; frames analysed {explorer.frames_detected} "
+        f"({explorer.frames_detected - before} new; evenly spread samples would analyse {len(spread)})"
+    )
 
 
 if __name__ == "__main__":
