@@ -17,8 +17,8 @@ SHUTDOWN = {"description": "The server is restarting; retry after Retry-After se
 
 
 def document(app: FastAPI, *, secured: bool) -> dict[str, Any]:
-    """The OpenAPI document of ``app`` (built once): with API keys configured every contract route
-    declares both schemes; Akool routes lose FastAPI's default 422 (Akool answers 400)."""
+    """The OpenAPI document of ``app`` (built once): every contract route declares the 503 a shutdown may
+    answer and, with API keys configured, both security schemes."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -28,8 +28,6 @@ def document(app: FastAPI, *, secured: bool) -> dict[str, Any]:
             continue
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            if contract == "akool":
-                responses.pop("422", None)
             responses.setdefault("503", {**SHUTDOWN, **_body_of(responses)})
             if secured:
                 operation["security"] = [{"bearer": []}, {"apiKey": []}]
