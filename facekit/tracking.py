@@ -35,6 +35,10 @@ from .table import BOX_COLUMNS, REMOVED_DTYPES, empty, typed
 __all__ = ["TrackingSettings", "assign_tracks", "departures"]
 
 _NO_MATCH = 1e6
+SHIFT_SHARE = 0.5
+"""Share of the faces that must move together for a camera move, without appearance."""
+SHIFT_SHARE_ALIKE = 0.3
+"""The same share when each vote pairs faces that look alike."""
 _MAX_CANDIDATES = 128
 
 
@@ -199,9 +203,10 @@ class _Tracker:
         if self.looks.shape[1] != looks.shape[1]:
             self.looks = np.full((len(self.ids), looks.shape[1]), np.nan)
         predicted = self._predict(clock)
-        predicted[:, :2] += _common_shift(predicted, detections, s)
+        unlike = feature_distances(self.looks, looks)
+        predicted[:, :2] += _common_shift(predicted, detections, unlike, s)
         reach = s.gate + s.speed * (clock - self.seen)
-        pairs = _match(predicted, detections, feature_distances(self.looks, looks), reach, s)
+        pairs = _match(predicted, detections, unlike, reach, s)
         ids = np.full(len(detections), -1, dtype=np.int64)
         matched = np.zeros(len(self.ids), dtype=bool)
         for track, det in pairs:
@@ -251,16 +256,19 @@ def _sizes(boxes: np.ndarray) -> np.ndarray:
     return np.sqrt(boxes[:, 2] * boxes[:, 3])
 
 
-def _common_shift(predicted: np.ndarray, detections: np.ndarray, s: TrackingSettings) -> np.ndarray:
-    """The translation that moves the most predicted faces onto detected ones (a camera pan between
-    sparse samples); zero unless at least ``consensus`` faces and half of them agree on it, and
+def _common_shift(predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, s: TrackingSettings) -> np.ndarray:
+    """The translation that moves the most predicted faces onto detected ones that look alike (a
+    camera pan between sparse samples); zero unless at least ``consensus`` faces and a share of them
+    agree on it (:data:`SHIFT_SHARE`, or :data:`SHIFT_SHARE_ALIKE` with appearance), and
     ``consensus`` more than without a shift (a row of faces shifted by one place is no pan)."""
-    needed = max(s.consensus, 0.5 * min(len(predicted), len(detections)))
+    share = SHIFT_SHARE if np.isnan(looks).all() else SHIFT_SHARE_ALIKE  # alike votes are worth more
+    needed = max(s.consensus, share * min(len(predicted), len(detections)))
     if min(len(predicted), len(detections)) < needed:
         return np.zeros(2)
     size = _sizes(predicted)[:, None]
     offsets = centres(detections)[None, :, :] - centres(predicted)[:, None, :]  # tracks x detections x 2
     compatible = np.abs(np.log(_sizes(detections)[None, :] / size)) <= np.log(s.max_scale)
+    compatible &= ~(looks > s.same_appearance)  # unknown appearance (NaN) does not object
     still = ((np.linalg.norm(offsets, axis=2) / size < s.tolerance) & compatible).any(axis=1).sum()
     needed = max(needed, still + s.consensus)  # a shift must explain clearly more faces than none does
     candidates = offsets[compatible]
