@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 from .. import detect, models
 from ..errors import InvalidInputError, UnsupportedMediaError
-from ..media import SNIFF_BYTES, MediaKind, sniff
+from ..limits import Limits
+from ..media import MediaKind, kind_of, locate
 from ..result import Result
 from .fetch import fetch_into
 from .settings import Settings
@@ -66,7 +67,7 @@ class Detection:
             media = found
         else:
             raise InvalidInputError("no input given")
-        check_kind(head(media), expect)
+        check_kind(media, self.settings.limits, expect)
         return media
 
     def run(
@@ -83,7 +84,7 @@ class Detection:
         relative = directory = None
         if crops:
             relative, directory = self.storage.new_folder(folder)
-        video = check_kind(head(media)) is MediaKind.VIDEO
+        video = check_kind(media, self.settings.limits) is MediaKind.VIDEO
         with self._video_slots if video else contextlib.nullcontext(), self._slots:
             result = detect(
                 media,
@@ -121,25 +122,23 @@ class Detection:
         return self.storage.relative(Path(unquote(urlsplit(crop_url).path)))
 
 
-def head(media: Path) -> bytes:
-    """The first bytes of a media file: what :func:`check_kind` looks at."""
-    with media.open("rb") as stream:
-        return stream.read(SNIFF_BYTES)
-
-
-def check_kind(head: bytes, expect: str | None = None) -> MediaKind:
-    """The kind of media starting with ``head``; InvalidInputError for anything else (SVG, HTML, text...)
-    and for a video where ``expect`` is "image" or a still picture where it is "video" (a GIF is both)."""
-    kind = sniff(head)
+def check_kind(media: Path, limits: Limits, expect: str | None = None) -> MediaKind:
+    """The kind of a media file by facekit's one rule (content; an animated GIF, WebP or PNG is a video);
+    InvalidInputError for anything else (SVG, HTML, text...), for a video where ``expect`` is "image" and
+    for a still picture where it is "video"."""
+    kind = kind_of(locate(media, limits), limits)
     if kind is MediaKind.UNKNOWN:
         raise UnsupportedMediaError(
             "unsupported media: not a JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC/AVIF image or a video"
         )
-    gif = head.startswith((b"GIF87a", b"GIF89a"))
     if expect == "image" and kind is MediaKind.VIDEO:
-        raise InvalidInputError("a video was given where an image is expected: use the video route")
-    if expect == "video" and kind is MediaKind.IMAGE and not gif:
-        raise InvalidInputError("an image was given where a video or GIF is expected: use the image route")
+        raise InvalidInputError(
+            "a video (or an animated picture) was given where an image is expected: use the video route"
+        )
+    if expect == "video" and kind is MediaKind.IMAGE:
+        raise InvalidInputError(
+            "a still picture was given where a video or an animated GIF is expected: use the image route"
+        )
     return kind
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 
 from ..errors import InvalidInputError
-from ..media import SNIFF_BYTES
+from ..limits import Limits
 from .detection import check_kind, file_url
 from .fetch import check_url
 from .models import (
@@ -73,7 +73,7 @@ def create(body: FaceDetectionCreate, request: Request, svc: Services = Depends(
     except InvalidInputError as exc:
         raise ApiError(422, str(exc)) from exc
     if path is not None:
-        _check_upload(path)
+        _check_upload(path, svc.settings.limits)
     confidence = 0.5 if body.confidence_score is None else body.confidence_score
     task = svc.runner.create("magichour", source, {"confidence": confidence}, caller)
     return FaceDetectionCreated(id=task.id, credits_charged=0)
@@ -88,12 +88,10 @@ def get(id: str, request: Request, svc: Services = Depends(services)) -> FaceDet
     return details(task, base_url(request))
 
 
-def _check_upload(path: Path) -> None:
-    """400 unless the uploaded file starts like an image or a video."""
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
+def _check_upload(path: Path, limits: Limits) -> None:
+    """400 unless the uploaded file is an image or a video."""
     try:
-        check_kind(head)
+        check_kind(path, limits)
     except InvalidInputError as exc:
         raise ApiError(400, str(exc)) from exc
 

@@ -6,6 +6,7 @@ bodies, so URL inputs are fetched for real.
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from PIL import Image
 
 import facekit as fk
 from facekit.server import Settings, serve_in_thread
@@ -60,16 +62,27 @@ def clip_path(tmp_path_factory, model_path) -> Path:
     return target
 
 
+def _animated_gif(picture: Path) -> bytes:
+    """Three frames of ``picture`` shifted a little: an animated GIF (analysed as a video)."""
+    with Image.open(picture) as image:
+        still = image.convert("RGB").resize((image.width // 2, image.height // 2))
+    frames = [still.rotate(angle) for angle in (0, 3, 6)]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=200, loop=0)
+    return out.getvalue()
+
+
 @pytest.fixture(scope="session")
 def media_host(newton_path, solvay_path, clip_path) -> Iterator[str]:
-    """Base URL of a local HTTP host with /newton.jpg, /solvay.jpg, /pan.mp4, /page.html, /drawing.svg and
-    /redirect?to=URL."""
+    """Base URL of a local HTTP host with /newton.jpg, /solvay.jpg, /pan.mp4, /page.html, /drawing.svg,
+    /animated.gif and /redirect?to=URL."""
     _MediaHandler.files = {
         "/newton.jpg": newton_path.read_bytes(),
         "/solvay.jpg": solvay_path.read_bytes(),
         "/pan.mp4": clip_path.read_bytes(),
         "/page.html": b"<!doctype html><html><body>not a picture</body></html>",
         "/drawing.svg": SVG,
+        "/animated.gif": _animated_gif(newton_path),
     }
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MediaHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -94,6 +94,10 @@ def test_crun_kind_per_route_and_hair_id(server, media_host):
     assert video_as_image.status_code == 501 and "video" in video_as_image.json()["data"]["error"]
     image_as_video = _crun_outcome(server, "detect-face-video", {"video_url": media_host + "/newton.jpg"})
     assert image_as_video.status_code == 501 and "image" in image_as_video.json()["data"]["error"]
+    gif_as_image = _crun_outcome(server, "detect-face-image", {"image_url": media_host + "/animated.gif"})
+    assert gif_as_image.status_code == 501 and "animated" in gif_as_image.json()["data"]["error"]
+    gif = _crun_outcome(server, "detect-face-video", {"video_url": media_host + "/animated.gif"}).json()["data"]
+    assert gif["status"] == "succeeded" and len(gif["result"]["faces"]) >= 1  # the "Video & GIF" route
     done = _crun_outcome(server, "detect-face-image", {"image_url": media_host + "/newton.jpg"}).json()["data"]
     assert done["status"] == "succeeded" and "hair_id" in done["result"] and done["result"]["hair_id"] is None
 
