@@ -143,8 +143,8 @@ class ThresholdExplorer(widgets.VBox):
         text = f"<b>{kept}</b> {'face' if kept == 1 else 'faces'} kept at confidence ≥ {confidence:.2f}"
         if self.base.is_video:
             text += f" ({len(shown)} in frame {self.frame}, {plural(len(self.base.frames), 'frame')} analysed)"
-        self.count.value = text + _truth_text(self._curve, confidence)
         self.image.value = self._render()
+        self.count.value = text + _truth_text(self._curve, confidence)  # last: the count says the picture is ready
         self.update_ms = (time.perf_counter() - started) * 1e3
 
     def _render(self) -> bytes:
@@ -237,6 +237,7 @@ class FrameExplorer(widgets.VBox):
             continuous_update=True,
             layout=widgets.Layout(width="60%"),
         )
+        self.frames_slider.add_class("facekit-num-frames")
         self.frame_slider.add_class("facekit-frame-slider")
         self.count = widgets.HTML()
         self.count.add_class("facekit-count")

@@ -1,5 +1,5 @@
-"""A real browser check: JupyterLab on 127.0.0.1 shows ThresholdExplorer; headless Chromium
-(Debian's ``chromium``, driven by Playwright) moves the slider and reads the new face count.
+"""A real browser check: JupyterLab on 127.0.0.1 shows the widgets and a Result's inline display;
+headless Chromium (Debian's ``chromium``, driven by Playwright) moves the sliders and reads what changed.
 
 Skipped where no Chromium is installed, unless FACEKIT_REQUIRE_BROWSER=1 (as in CI, whose
 ``.ci/run`` installs it). The screenshots go to FACEKIT_ARTIFACTS (CI keeps that folder).
@@ -41,24 +41,48 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def jupyterlab(tmp_path, model_path):
-    """JupyterLab on 127.0.0.1 (no token) serving a notebook that shows a ThresholdExplorer."""
+def write_notebook(folder: Path, name: str, *cells: str) -> None:
     book = nbformat.v4.new_notebook()
     book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    book.cells = [nbformat.v4.new_code_cell(
-        "import facekit as fk\nexplorer = fk.widgets.ThresholdExplorer(fk.data.path('solvay'), width=800)\nexplorer"
-    )]
-    nbformat.write(book, tmp_path / "explorer.ipynb")
+    book.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
+    nbformat.write(book, folder / name)
+
+
+def run_notebook(page, url: str, name: str) -> None:
+    """Open notebook ``name`` in JupyterLab, wait for its kernel, and run every cell (not awaited)."""
+    page.goto(f"{url}/lab/tree/{name}")
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=90_000)
+    page.wait_for_function(
+        "window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle'", timeout=90_000
+    )
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells'); null")
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, model_path):
+    """JupyterLab on 127.0.0.1 (no token) serving ``tmp_path``."""
+    write_notebook(
+        tmp_path,
+        "explorer.ipynb",
+        "import facekit as fk\nexplorer = fk.widgets.ThresholdExplorer(fk.data.path('solvay'), width=800)\nexplorer",
+    )
     port = free_port()
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True",
         "--allow-root",
-        f"--ServerApp.root_dir={tmp_path}", "--LabApp.expose_app_in_browser=True",
+        f"--ServerApp.root_dir={tmp_path}",
+        "--LabApp.expose_app_in_browser=True",
     ]
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
-    log = open(tmp_path / "jupyterlab.log", "wb")
+    log = open(tmp_path / "jupyterlab.log", "wb")  # noqa: SIM115 - open while the server runs
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -90,12 +114,7 @@ def test_slider_changes_the_face_count_in_jupyterlab(jupyterlab, chromium_path, 
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{jupyterlab}/lab/tree/explorer.ipynb")
-        page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=90_000)
-        page.wait_for_function(
-            "window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle'", timeout=90_000
-        )
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells'); null")  # not awaited
+        run_notebook(page, jupyterlab, "explorer.ipynb")
         count = page.locator(".facekit-count")
         count.wait_for(timeout=120_000)
         playwright.expect(count).to_contain_text(f"{at_050} faces kept at confidence ≥ 0.50", timeout=120_000)
@@ -109,3 +128,61 @@ def test_slider_changes_the_face_count_in_jupyterlab(jupyterlab, chromium_path, 
         page.screenshot(path=str(artifacts / "threshold_explorer_0.80.png"))
         browser.close()
     assert (artifacts / "threshold_explorer_0.80.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_video_widgets_and_inline_display_in_jupyterlab(jupyterlab, chromium_path, tmp_path, pan_clip):
+    """A Result shows its summary, overlay and a playable clip; the FrameExplorer adds frames in the
+    background and keeps its frame; the ThresholdExplorer's frame picker moves over analysed frames;
+    and no stray figure appears under the widgets."""
+    from facekit.widgets import nested_frames
+
+    sampled = fk.detect(pan_clip.path, num_frames=6, progress=False)
+    write_notebook(
+        tmp_path,
+        "video.ipynb",
+        f"import facekit as fk\nresult = fk.detect({str(pan_clip.path)!r}, num_frames=6, progress=False)\nresult",
+        f"frames = fk.widgets.FrameExplorer({str(pan_clip.path)!r}, num_frames=3, width=600)\nframes",
+        "threshold = fk.widgets.ThresholdExplorer(result, width=700)\nthreshold",
+    )
+    artifacts = Path(os.environ.get("FACEKIT_ARTIFACTS", tmp_path))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        run_notebook(page, jupyterlab, "video.ipynb")
+        display = page.locator(".facekit-display")
+        display.wait_for(timeout=120_000)
+        playwright.expect(display).to_contain_text(f"{len(sampled)}")
+        playwright.expect(display.locator("img.facekit-thumbnail")).to_have_count(1)
+        page.wait_for_function(  # Chromium decodes the embedded H.264 clip
+            "document.querySelector('video.facekit-player')?.readyState >= 1", timeout=60_000
+        )
+        assert page.evaluate("document.querySelector('video.facekit-player').duration") > 1.0
+
+        counts = page.locator(".facekit-count")
+        playwright.expect(counts.nth(0)).to_contain_text("in 3 frames", timeout=120_000)
+        slider = page.locator(".facekit-frame-slider")
+        page.locator(".facekit-frame-slider .noUi-handle").focus()
+        page.keyboard.press("ArrowRight")  # frame 0 -> the 2nd and 3rd analysed frames
+        page.keyboard.press("ArrowRight")
+        last = nested_frames(30, 3)[-1]
+        playwright.expect(slider).to_contain_text(str(last))  # source frame numbers, not positions
+        handle = page.locator(".facekit-num-frames .noUi-handle")
+        handle.focus()
+        handle.press("ArrowRight")
+        handle.press("ArrowRight")
+        playwright.expect(counts.nth(0)).to_contain_text("in 5 frames", timeout=120_000)
+        playwright.expect(page.locator(".facekit-status")).to_have_text("", timeout=120_000)
+        playwright.expect(slider).to_contain_text(str(last))  # still on the same frame
+
+        playwright.expect(counts.nth(1)).to_contain_text(f"in frame {sampled.frames[0]}", timeout=120_000)
+        picker = page.locator(".facekit-frame-picker .noUi-handle")
+        picker.focus()
+        picker.press("ArrowRight")
+        here = int((sampled.to_frame()["frame"] == sampled.frames[1]).sum())
+        playwright.expect(counts.nth(1)).to_contain_text(f"({here} in frame {sampled.frames[1]}", timeout=60_000)
+        page.screenshot(path=str(artifacts / "video_widgets.png"), full_page=True)
+        stray = page.locator(".jp-OutputArea-output .jp-RenderedImage")  # a figure drawn outside any widget
+        assert stray.count() == 0
+        browser.close()
