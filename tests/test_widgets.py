@@ -12,15 +12,15 @@ widgets = pytest.importorskip("facekit.widgets")
 
 @pytest.fixture
 def count_inference(monkeypatch):
-    """Counts Detector.detect calls (each is one model run on one frame)."""
+    """Counts Detector.run calls (each is one model run on one frame, picture or video)."""
     calls = []
-    original = Detector.detect
+    original = Detector.run
 
     def counted(self, *args, **kwargs):
         calls.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Detector, "detect", counted)
+    monkeypatch.setattr(Detector, "run", counted)
     return calls
 
 
