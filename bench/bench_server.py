@@ -230,7 +230,7 @@ def main() -> None:
     in_flight = args.bodies * body_size / 2**20
     print(
         f"memory: {args.bodies} concurrent Akool bodies of {body_size / 2**20:.0f} MiB ({in_flight:.0f} MiB in flight), "
-        f"{args.workers} parse/detect slots: RSS {rss_before:.0f} -> peak {rss_peak:.0f} MiB, "
+        f"{args.workers} detection slots, one parse at a time: RSS {rss_before:.0f} -> peak {rss_peak:.0f} MiB, "
         f"growth / bodies in flight = {(rss_peak - rss_before) / in_flight:.2f}, "
         f"growth / one body = {(rss_peak - rss_before) * 2**20 / body_size:.2f}"
         + (f", {memory_errors}" if memory_errors else ", 0 errors")

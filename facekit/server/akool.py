@@ -1,8 +1,8 @@
 """Akool's synchronous ``detect_faces`` (seed 004), answered by the local detector.
 
-The body is spooled to disk past ``settings.spool_bytes`` and parsed by at most ``settings.workers``
-requests at once, its ``img`` decoded in chunks to a file: memory stays bounded however many large
-bodies arrive together.
+The body is spooled to disk past ``settings.spool_bytes`` and parsed by one request at a time (about
+two copies of one body in memory, for the fraction of a second it takes), its ``img`` decoded in
+chunks to a file: memory stays bounded however many large bodies arrive together.
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ class Detection:
         self.model = models.resolve(settings.model)  # fetched and verified once, at startup
         self._slots = threading.BoundedSemaphore(settings.workers)
         self._video_slots = threading.BoundedSemaphore(max(1, settings.workers - 1))
-        self.parsing = threading.BoundedSemaphore(settings.workers)
-        """Held while a large request body is parsed and decoded: at most ``workers`` at once."""
+        self.parsing = threading.Lock()
+        """Held while a request body is parsed and decoded to a file: one at a time, so memory stays bounded."""
 
     def load(
         self, scratch: IO[bytes], *, url: str | None = None, asset: str | None = None, expect: str | None = None
