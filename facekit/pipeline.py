@@ -7,7 +7,9 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,12 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, models, variants
+from .appearance import FEATURE_SIZE, face_features
 from .crops import write_crops
+from .cuts import SIGNATURE_SIZE, frame_signature
 from .engine import Detections, Detector
 from .errors import InvalidInputError
+from .geometry import xyxy_to_xywh
 from .media import Picture, Video, locate, open_media
 from .media.sources import SourceLike
 from .media.video import IN_FLIGHT
@@ -31,6 +36,10 @@ from .table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS, FaceTable
 __all__ = ["DEFAULT_ASPECT", "DEFAULT_FLOOR", "DEFAULT_PRECISION", "detect", "resolve_variant"]
 
 Columns = dict[str, np.ndarray]  # column name -> values: a face table before it becomes a Result
+
+APPEARANCE_FLOOR = 0.3
+"""Candidates scoring at least this (or the threshold asked for, if lower) get an appearance
+descriptor for the tracker; below it, where almost nothing is a face, tracking uses motion alone."""
 
 DEFAULT_PRECISION = "auto"
 """int8 for the default model, which passes the fidelity gate (tests/test_fidelity.py) on data it
@@ -83,11 +92,15 @@ def detect(source: SourceLike, options: DetectOptions | None = None, **changes: 
         else:
             indices = None if opts.every_frame else media.sample_indices(opts.sample_count, snap=opts.snap_to_keyframes)
         show = interactive() if opts.progress is None else opts.progress
-        candidates, frames, picture, seen = _analyse_video(media, indices, detector, floor, crop, show)
+        candidates, frames, picture, seen, cues = _analyse_video(
+            media, indices, detector, floor, crop, show, opts.confidence
+        )
+        features, signatures = cues.joined(len(frames))
     else:
         if opts.frames is not None:
             _checked_frames(opts.frames, 1)
         candidates, frames, picture, seen = _analyse_picture(media, detector, floor, crop)
+        features = signatures = None
     timings = seen.pop("timings_ms")
     meta = RunMeta(
         source=loaded.description,
@@ -111,7 +124,7 @@ def detect(source: SourceLike, options: DetectOptions | None = None, **changes: 
             "total": _ms(started, time.perf_counter()),
         },
     )
-    table = FaceTable.build(candidates, frames)
+    table = FaceTable.build(candidates, frames, features=features, signatures=signatures)
     return Result.from_table(
         table, meta, confidence=opts.confidence, single_face=opts.single_face, floor=floor, picture=picture
     )
@@ -196,9 +209,16 @@ def _analyse_picture(picture: Picture, detector: Detector, floor: float, crop: _
 
 
 def _analyse_video(
-    video: Video, indices: list[int] | None, detector: Detector, floor: float, crop: _Crops | None, progress: bool
+    video: Video,
+    indices: list[int] | None,
+    detector: Detector,
+    floor: float,
+    crop: _Crops | None,
+    progress: bool,
+    cue_floor: float,
 ):
-    """Detect in the sampled frames (``indices``) or every frame (None) as they are decoded ahead."""
+    """Detect in the sampled frames (``indices``) or every frame (None) as they are decoded ahead,
+    with the tracker's cues for candidates scoring at least ``cue_floor`` (or APPEARANCE_FLOOR)."""
     began = time.perf_counter()
     # The decoding thread letterboxes each frame into the model's input as well, so this thread
     # only runs the model and reads its outputs (the blobs rotate: see Detector.preparer).
@@ -211,20 +231,30 @@ def _analyse_video(
     cropped: list[Columns] = []
     rows: list[tuple[int, float]] = []
     picture, detecting = None, 0.0
+    cues = _Cues(min(cue_floor, APPEARANCE_FLOOR))
     with _progress_bar(total, progress) as bar:
-        for frame in frames:
-            tick = time.perf_counter()
-            blob, scale = frame.prepared
-            found = detector.run(blob, scale, floor)
-            detecting += time.perf_counter() - tick
-            if crop is not None:
-                cropped.append(crop.add(face_columns(found, frame=frame.index, time=frame.time), frame.pixels))
-            else:
-                found_per_frame.append(found)
-            if picture is None:
-                picture = frame.pixels  # the first frame, drawn under result.plot()
-            rows.append((frame.index, frame.time))
-            bar.update()
+        try:
+            for frame in frames:
+                tick = time.perf_counter()
+                blob, scale = frame.prepared
+                found = detector.run(blob, scale, floor)
+                detecting += time.perf_counter() - tick
+                cues.add(found, frame.pixels)
+                if crop is not None:
+                    cropped.append(crop.add(face_columns(found, frame=frame.index, time=frame.time), frame.pixels))
+                else:
+                    found_per_frame.append(found)
+                if picture is None:
+                    picture = frame.pixels  # the first frame, drawn under result.plot()
+                rows.append((frame.index, frame.time))
+                bar.update()
+        except KeyboardInterrupt:  # Ctrl-C, or Kernel -> Interrupt: keep the frames done
+            _close(frames)
+            warnings.warn(
+                f"interrupted after {len(rows)} of {total} frames (last analysed: "
+                f"{rows[-1][0] if rows else 'none'}); the result holds the frames analysed so far",
+                stacklevel=3,
+            )
     seen = {
         "media": "video",
         "format": video.format,
@@ -241,7 +271,7 @@ def _analyse_video(
     }
     frames_table = pd.DataFrame(rows, columns=["frame", "time"])
     if crop is not None:
-        return _concat(cropped), frames_table, picture, seen
+        return _concat(cropped), frames_table, picture, seen, cues
     counts = [len(found) for found in found_per_frame]
     joined = Detections.concat(found_per_frame)
     found_per_frame.clear()
@@ -250,7 +280,37 @@ def _analyse_video(
         frame=np.repeat(frames_table["frame"].to_numpy(np.int64), counts),
         time=np.repeat(frames_table["time"].to_numpy(np.float64), counts),
     )
-    return candidates, frames_table, picture, seen
+    return candidates, frames_table, picture, seen, cues
+
+
+@dataclass
+class _Cues:
+    """What the tracker needs besides boxes: an appearance descriptor of each candidate scoring at
+    least ``min_score`` (NaN rows below it) and a signature of each analysed frame (shot cuts)."""
+
+    min_score: float
+    features: list[np.ndarray] = field(default_factory=list)
+    signatures: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, found: Detections, pixels: np.ndarray) -> None:
+        features = np.full((len(found), FEATURE_SIZE), np.nan, np.float16)
+        chosen = found.scores >= self.min_score
+        if chosen.any():
+            features[chosen] = face_features(pixels, xyxy_to_xywh(found.boxes[chosen]))
+        self.features.append(features)
+        self.signatures.append(frame_signature(pixels))
+
+    def joined(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """(candidates x FEATURE_SIZE) features and (frames x SIGNATURE_SIZE) signatures."""
+        features = np.concatenate(self.features) if self.features else np.zeros((0, FEATURE_SIZE), np.float16)
+        return features, np.stack(self.signatures[:frames]) if frames else np.zeros((0, SIGNATURE_SIZE), np.float32)
+
+
+def _close(frames: Iterator[Any]) -> None:
+    """Stop a frame iterator early (its decoding thread ends with it)."""
+    close = getattr(frames, "close", None)
+    if close is not None:
+        close()
 
 
 def _progress_bar(total: int, show: bool):

@@ -56,7 +56,7 @@ def _track(table: FaceTable, kept: dict[str, np.ndarray], features: np.ndarray |
     if table.frame_index.size <= 1:  # one picture: each face is a track of its own
         return kept["face"].astype(np.float64), _NO_REMOVED
     faces = pd.DataFrame({name: kept[name] for name in ("frame", "time", "score", *BOX_COLUMNS, "face")})
-    track_ids, removed = assign_tracks(faces, table.frames())
+    track_ids, removed = assign_tracks(faces, table.frames(), features=features, signatures=table.signatures)
     return np.asarray(track_ids, dtype=np.float64), by_frame(removed)
 
 
