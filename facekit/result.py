@@ -233,8 +233,8 @@ class Result:
     @property
     def plot(self) -> Plots:
         """Every plot: ``result.plot()`` or ``result.plot(frame=N)`` draws the overlay;
-        ``result.plot.tracks()``, ``.timeline()``, ``.counts()``, ``.scores()``, ``.kept()``,
-        ``.contact_sheet()`` the other views."""
+        ``result.plot.tracks()``, ``.timeline()``, ``.gallery()``, ``.trajectories()``,
+        ``.counts()``, ``.scores()``, ``.kept()``, ``.contact_sheet()`` the other views."""
         return Plots(
             PlotData(
                 table=lambda: self.to_frame(removed=True),

@@ -1,8 +1,8 @@
 """``result.plot`` and ``df.faces.plot``: one callable namespace of every face plot.
 
 Calling it draws the overlay (``result.plot(frame=30)``); its methods draw the other views
-(``result.plot.tracks()``, ``.timeline()``, ``.counts()``, ``.scores()``, ``.kept()``,
-``.contact_sheet()``). A Result and a face DataFrame hand it the same :class:`PlotData`, so
+(``result.plot.tracks()``, ``.timeline()``, ``.gallery()``, ``.trajectories()``, ``.counts()``,
+``.scores()``, ``.kept()``, ``.contact_sheet()``). A Result and a face DataFrame hand it the same :class:`PlotData`, so
 both offer the same plots with the same names.
 """
 
@@ -18,9 +18,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..errors import InvalidInputError
+from .gallery import gallery
 from .pictures import contact_sheet, overlay
 from .scores import faces_kept, score_histogram
-from .tracks import face_count, presence_timeline, track_positions
+from .tracks import face_count, presence_timeline, track_positions, trajectories
 
 __all__ = ["PlotData", "Plots"]
 
@@ -69,11 +70,24 @@ class Plots:
         """Box centre x and y against time, one line per track (a Figure of two axes)."""
         return track_positions(self._faces(), frames=self._data.frames())
 
-    def timeline(self, *, ax: Axes | None = None) -> Axes:
-        """One lane per track over the analysed frames, gaps visible, removed events marked."""
+    def timeline(self, *, source: Any = None, ax: Axes | None = None) -> Axes:
+        """One lane per track over the analysed frames, gaps visible, removed events marked, each
+        lane labelled by its track's best face when the pixels can be had."""
         table = self._data.table()
         removed = table[table["removed"]] if "removed" in table else None
-        return presence_timeline(self._faces(table), self._data.frames(), removed=removed, ax=ax)
+        return presence_timeline(self._faces(table), self._data.frames(), removed=removed,
+                                 pictures=self._pictures(source, required=False), ax=ax)
+
+    def gallery(self, source: Any = None, *, columns: int | None = None, size: float = 1.3,
+                margin: float = 0.25) -> Figure:
+        """The best crop of each track with its id, colour, first/last time and frame count: who is who."""
+        return gallery(self._faces(), self._pictures(source), columns=columns, size=size, margin=margin)
+
+    def trajectories(self, frame: int | None = None, *, source: Any = None, tracks: Any = None,
+                     ax: Axes | None = None) -> Axes:
+        """Each track's path drawn over ``frame`` (default the analysed frame with most faces)."""
+        return trajectories(self._faces(), self._pictures(source, required=False), frame=frame, tracks=tracks,
+                            ax=ax)
 
     def counts(self, *, ax: Axes | None = None) -> Axes:
         """Faces per analysed frame against time, frames without faces included."""
@@ -99,6 +113,16 @@ class Plots:
                 raise InvalidInputError("contact_sheet needs the picture or video: pass it as source=")
             pictures[frame] = pixels
         return contact_sheet(pictures, table[~removed], removed=table[removed], columns=columns, size=size, **style)
+
+    def _pictures(self, source: Any, *, required: bool = True) -> Callable[[int], np.ndarray | None] | None:
+        """Frame index -> pixels (from ``source`` or the result's own file); None, or an error when
+        ``required``, if there are none to be had."""
+        frames = self._data.frames()["frame"].tolist()
+        if frames and self._data.pixels(frames[0], source) is None:
+            if required:
+                raise InvalidInputError("this plot needs the picture or video: pass it as source=")
+            return None
+        return lambda frame: self._data.pixels(frame, source)
 
     def _faces(self, table: pd.DataFrame | None = None) -> pd.DataFrame:
         table = self._data.table() if table is None else table
