@@ -30,7 +30,7 @@ import pandas as pd
 import facekit as fk
 from facekit.media import Video, open_media
 from facekit.synthetic import shot_video
-from facekit.track_scores import cues, score_tracks
+from facekit.evaluation.track_quality import cues, score_tracks
 from facekit.tracking import assign_tracks
 
 MODES = (None, 30, 10, 5)

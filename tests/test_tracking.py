@@ -14,7 +14,7 @@ from facekit.cuts import CUT_THRESHOLD, signature_distances
 from facekit.errors import InvalidInputError
 from facekit.media import Video, open_media
 from facekit.synthetic import shot_video
-from facekit.track_scores import cues, score_tracks
+from facekit.evaluation.track_quality import cues, score_tracks
 from facekit.tracking import TrackingSettings, assign_tracks
 
 

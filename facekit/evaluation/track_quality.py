@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .appearance import face_features
-from .cuts import frame_signature
-from .geometry import iou_matrix, match
-from .table import BOX_COLUMNS
-from .tracking import TrackingSettings, departures
+from ..appearance import face_features
+from ..cuts import frame_signature
+from ..geometry import iou_matrix, match
+from ..table import BOX_COLUMNS
+from ..tracking import TrackingSettings, departures
 
 __all__ = ["cues", "score_tracks"]
 
@@ -56,7 +56,7 @@ def score_tracks(
 ) -> dict[str, float]:
     """Scores of ``faces`` (with ``track_id``) and ``removed`` over the analysed ``frames`` against
     ``truth`` (frame, track_id, x, y, w, h, ignore) of the same video."""
-    from .evaluation.tracking import tracking_metrics
+    from .tracking import tracking_metrics
 
     truth = truth[truth["frame"].isin(frames["frame"])].reset_index(drop=True)
     faces = faces[faces["track_id"].notna()].reset_index(drop=True)
