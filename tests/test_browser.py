@@ -104,34 +104,45 @@ def jupyterlab(tmp_path, model_path):
     log.close()
 
 
+@pytest.fixture
+def artifacts(tmp_path) -> Path:
+    """Where screenshots go: FACEKIT_ARTIFACTS (kept by CI), else the test's folder."""
+    folder = Path(os.environ.get("FACEKIT_ARTIFACTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(chromium_path):
+    """A headless Chromium page, 1280 pixels wide."""
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+        yield browser.new_page(viewport={"width": 1280, "height": 1400})
+        browser.close()
+
+
 @pytest.mark.slow
-def test_slider_changes_the_face_count_in_jupyterlab(jupyterlab, chromium_path, tmp_path, solvay_path):
+def test_slider_changes_the_face_count_in_jupyterlab(jupyterlab, page, artifacts, solvay_path):
     result = fk.detect(solvay_path)
     at_050, at_080 = len(result), len(result.filter(confidence=0.8))
     assert at_050 != at_080
-    artifacts = Path(os.environ.get("FACEKIT_ARTIFACTS", tmp_path))
-    artifacts.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        run_notebook(page, jupyterlab, "explorer.ipynb")
-        count = page.locator(".facekit-count")
-        count.wait_for(timeout=120_000)
-        playwright.expect(count).to_contain_text(f"{at_050} faces kept at confidence ≥ 0.50", timeout=120_000)
-        page.screenshot(path=str(artifacts / "threshold_explorer_0.50.png"))
+    run_notebook(page, jupyterlab, "explorer.ipynb")
+    count = page.locator(".facekit-count")
+    count.wait_for(timeout=120_000)
+    playwright.expect(count).to_contain_text(f"{at_050} faces kept at confidence ≥ 0.50", timeout=120_000)
+    page.screenshot(path=str(artifacts / "threshold_explorer_0.50.png"))
 
-        handle = page.locator(".widget-slider .noUi-handle").first
-        handle.focus()
-        for _ in range(6):  # 0.50 -> 0.80 in steps of 0.05
-            handle.press("ArrowRight")
-        playwright.expect(count).to_contain_text(f"{at_080} faces kept at confidence ≥ 0.80", timeout=60_000)
-        page.screenshot(path=str(artifacts / "threshold_explorer_0.80.png"))
-        browser.close()
+    handle = page.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    for _ in range(6):  # 0.50 -> 0.80 in steps of 0.05
+        handle.press("ArrowRight")
+    playwright.expect(count).to_contain_text(f"{at_080} faces kept at confidence ≥ 0.80", timeout=60_000)
+    page.screenshot(path=str(artifacts / "threshold_explorer_0.80.png"))
     assert (artifacts / "threshold_explorer_0.80.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow
-def test_video_widgets_and_inline_display_in_jupyterlab(jupyterlab, chromium_path, tmp_path, pan_clip):
+def test_video_widgets_and_inline_display_in_jupyterlab(jupyterlab, page, artifacts, tmp_path, pan_clip):
     """A Result shows its summary, overlay and a playable clip; the FrameExplorer adds frames in the
     background and keeps its frame; the ThresholdExplorer's frame picker moves over analysed frames;
     and no stray figure appears under the widgets."""
@@ -145,44 +156,38 @@ def test_video_widgets_and_inline_display_in_jupyterlab(jupyterlab, chromium_pat
         f"frames = fk.widgets.FrameExplorer({str(pan_clip.path)!r}, num_frames=3, width=600)\nframes",
         "threshold = fk.widgets.ThresholdExplorer(result, width=700)\nthreshold",
     )
-    artifacts = Path(os.environ.get("FACEKIT_ARTIFACTS", tmp_path))
-    artifacts.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        run_notebook(page, jupyterlab, "video.ipynb")
-        display = page.locator(".facekit-display")
-        display.wait_for(timeout=120_000)
-        playwright.expect(display).to_contain_text(f"{len(sampled)}")
-        playwright.expect(display.locator("img.facekit-thumbnail")).to_have_count(1)
-        page.wait_for_function(  # Chromium decodes the embedded H.264 clip
-            "document.querySelector('video.facekit-player')?.readyState >= 1", timeout=60_000
-        )
-        assert page.evaluate("document.querySelector('video.facekit-player').duration") > 1.0
+    run_notebook(page, jupyterlab, "video.ipynb")
+    display = page.locator(".facekit-display")
+    display.wait_for(timeout=120_000)
+    playwright.expect(display).to_contain_text(f"{len(sampled)}")
+    playwright.expect(display.locator("img.facekit-thumbnail")).to_have_count(1)
+    page.wait_for_function(  # Chromium decodes the embedded H.264 clip
+        "document.querySelector('video.facekit-player')?.readyState >= 1", timeout=60_000
+    )
+    assert page.evaluate("document.querySelector('video.facekit-player').duration") > 1.0
 
-        counts = page.locator(".facekit-count")
-        playwright.expect(counts.nth(0)).to_contain_text("in 3 frames", timeout=120_000)
-        slider = page.locator(".facekit-frame-slider")
-        page.locator(".facekit-frame-slider .noUi-handle").focus()
-        page.keyboard.press("ArrowRight")  # frame 0 -> the 2nd and 3rd analysed frames
-        page.keyboard.press("ArrowRight")
-        last = nested_frames(30, 3)[-1]
-        playwright.expect(slider).to_contain_text(str(last))  # source frame numbers, not positions
-        handle = page.locator(".facekit-num-frames .noUi-handle")
-        handle.focus()
-        handle.press("ArrowRight")
-        handle.press("ArrowRight")
-        playwright.expect(counts.nth(0)).to_contain_text("in 5 frames", timeout=120_000)
-        playwright.expect(page.locator(".facekit-status")).to_have_text("", timeout=120_000)
-        playwright.expect(slider).to_contain_text(str(last))  # still on the same frame
+    counts = page.locator(".facekit-count")
+    playwright.expect(counts.nth(0)).to_contain_text("in 3 frames", timeout=120_000)
+    slider = page.locator(".facekit-frame-slider")
+    page.locator(".facekit-frame-slider .noUi-handle").focus()
+    page.keyboard.press("ArrowRight")  # frame 0 -> the 2nd and 3rd analysed frames
+    page.keyboard.press("ArrowRight")
+    last = nested_frames(30, 3)[-1]
+    playwright.expect(slider).to_contain_text(str(last))  # source frame numbers, not positions
+    handle = page.locator(".facekit-num-frames .noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    handle.press("ArrowRight")
+    playwright.expect(counts.nth(0)).to_contain_text("in 5 frames", timeout=120_000)
+    playwright.expect(page.locator(".facekit-status")).to_have_text("", timeout=120_000)
+    playwright.expect(slider).to_contain_text(str(last))  # still on the same frame
 
-        playwright.expect(counts.nth(1)).to_contain_text(f"in frame {sampled.frames[0]}", timeout=120_000)
-        picker = page.locator(".facekit-frame-picker .noUi-handle")
-        picker.focus()
-        picker.press("ArrowRight")
-        here = int((sampled.to_frame()["frame"] == sampled.frames[1]).sum())
-        playwright.expect(counts.nth(1)).to_contain_text(f"({here} in frame {sampled.frames[1]}", timeout=60_000)
-        page.screenshot(path=str(artifacts / "video_widgets.png"), full_page=True)
-        stray = page.locator(".jp-OutputArea-output .jp-RenderedImage")  # a figure drawn outside any widget
-        assert stray.count() == 0
-        browser.close()
+    playwright.expect(counts.nth(1)).to_contain_text(f"in frame {sampled.frames[0]}", timeout=120_000)
+    picker = page.locator(".facekit-frame-picker .noUi-handle")
+    picker.focus()
+    picker.press("ArrowRight")
+    here = int((sampled.to_frame()["frame"] == sampled.frames[1]).sum())
+    playwright.expect(counts.nth(1)).to_contain_text(f"({here} in frame {sampled.frames[1]}", timeout=60_000)
+    page.screenshot(path=str(artifacts / "video_widgets.png"), full_page=True)
+    stray = page.locator(".jp-OutputArea-output .jp-RenderedImage")  # a figure drawn outside any widget
+    assert stray.count() == 0
