@@ -11,15 +11,19 @@ On the shared test clips (../shared/data) and the generated Solvay pan video, it
 - faces left findable: facekit's detector run on every frame of each anonymised output, faces at
   or above 0.5 and at or above ``--threshold`` (the threshold both anonymisers are given).
 Goal (issue 14): facekit's anonymiser faster than deface with fewer faces left.
+Then memory: the peak resident memory added while rendering a short and a long generated video
+(boxes drawn on every frame of a sampled result), against what their decoded frames would take if held.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -104,7 +108,37 @@ def main() -> None:
         f"{totals['frames'] / totals['deface']:.1f} frames/s (x{totals['deface'] / totals['fk']:.2f}); faces left "
         f"at >=0.5: facekit {totals['fk_left']}, deface {totals['deface_left']}"
     )
+    for seconds in (10.0, 40.0) if args.quick else (20.0, 120.0):  # flat: the same whatever the length
+        memory(work, seconds)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def resident() -> int:
+    """Resident memory of this process now, in bytes (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize()
+
+
+def memory(work: Path, seconds: float) -> None:
+    """Peak memory added by rendering every frame of a ``seconds`` long 640x360 video."""
+    clip = fk.data.pan_video(work / "long.mp4", seconds=seconds, fps=25.0)
+    result = fk.detect(clip.path, num_frames=20, progress=False)
+    before, peak, done = resident(), [0], threading.Event()
+
+    def sample() -> None:  # the process's resident memory, every 10 ms while it renders
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], resident())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    elapsed, _ = timed(render_video, result, work / "long-boxes.mp4")
+    done.set()
+    sampler.join()
+    added = peak[0] - before
+    frames = result.meta["frame_count"]
+    print(
+        f"memory: rendering {frames} frames ({seconds:g} s, 640x360, {frames / elapsed:.0f} frames/s) added "
+        f"{added / 1e6:.0f} MB at peak; the decoded frames would take {frames * 640 * 360 * 3 / 1e6:.0f} MB"
+    )
 
 
 if __name__ == "__main__":
