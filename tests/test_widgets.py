@@ -127,3 +127,14 @@ def test_threshold_explorer_picks_any_analysed_frame_of_a_video(pan_clip):
 def test_frame_explorer_refuses_a_picture(solvay_path):
     with pytest.raises(fk.InvalidInputError, match="needs a video"):
         widgets.FrameExplorer(solvay_path)
+
+
+@pytest.mark.slow
+def test_threshold_explorer_with_truth_shows_precision_and_recall(newton_path):
+    result = fk.detect(newton_path, confidence=0.5)
+    truth = result.to_frame()[["frame", "x", "y", "w", "h"]]
+    explorer = widgets.ThresholdExplorer(result, truth=truth)
+    assert explorer.count.value.endswith("precision 1.00, recall 1.00")
+    explorer.slider.value = 0.05  # the floor: the false candidates come in
+    extra = len(result.filter(confidence=0.05)) - 1
+    assert explorer.count.value.endswith(f"precision {1 / (1 + extra):.2f}, recall 1.00") and extra > 0
