@@ -79,7 +79,7 @@ def test_anonymize_command_blurs_every_face(pan_clip, tmp_path, capsys):
 @pytest.mark.slow
 def test_sampled_result_is_interpolated_and_anonymising_it_is_refused(pan_clip, tmp_path):
     sampled = fk.detect(pan_clip.path, num_frames=4, progress=False)
-    out = render_video(sampled, tmp_path / "sampled.mp4")
+    out = sampled.render(tmp_path / "sampled.mp4")  # Result.render delegates to render_video
     assert len(packets(out, "video")) == 30  # every frame written, analysed or not
     with pytest.raises(fk.InvalidInputError, match="not safe"):
         render_video(sampled, tmp_path / "blur.mp4", style="blur")
