@@ -196,7 +196,8 @@ def _check_match(result: Result, media: Picture | Video) -> None:
             f"{'video' if result.is_video else 'picture'}: not the same video or picture"
         )
     size = (result.meta.get("width"), result.meta.get("height"))
-    if None not in size and size != (media.width, media.height):
+    turned = (media.height, media.width)  # a video's rotation is known only once a frame is decoded
+    if None not in size and size not in ((media.width, media.height), turned):
         raise InvalidInputError(
             f"the source is a {media.width}x{media.height} {kind} but the result was found in a "
             f"{size[0]}x{size[1]} one: not the same {kind}"
@@ -335,35 +336,30 @@ def _encode(
 ) -> None:
     from tqdm.auto import tqdm
 
-    out = _video_stream(output, codec, timing, _output_shape(video.height, video.width, width))
-    copied = _AudioCopy(output, source, audio) if audio is not None else None
-    start = None
+    out, copied, start = None, None, None
     with tqdm(total=total, unit="frame", desc="facekit render", disable=not progress) as bar:
         for frame in video.stream():
             start = frame.time if start is None else start
             if seconds is not None and frame.time - start >= seconds:
                 break
-            pixels = _shrink(draw(frame.pixels, schedule.at(frame.index), frame.index, frame.time), width)
-            picture = av.VideoFrame.from_ndarray(_even(pixels), format="rgb24")
+            pixels = _even(_shrink(draw(frame.pixels, schedule.at(frame.index), frame.index, frame.time), width))
+            if out is None:  # the upright size is known from the first frame (rotation is in the frames)
+                out = _video_stream(output, codec, timing, pixels.shape[:2])
+                copied = _AudioCopy(output, source, audio) if audio is not None else None
+            picture = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             picture.pts = _pts(frame.time, timing.time_base, frame.index, timing.rate)
             picture.time_base = timing.time_base
             if copied is not None:
                 copied.until(frame.time)
             output.mux(out.encode(picture))
             bar.update()
-    output.mux(out.encode(None))
+    if out is not None:
+        output.mux(out.encode(None))
     if copied is not None:
         copied.until(None if seconds is None else (start or 0.0) + seconds)
 
 
-def _output_shape(height: int, width: int, limit: int | None) -> tuple[int, int]:
-    """(height, width) of the written frames: shrunk to ``limit`` columns, then made even."""
-    if limit is not None and width > limit:
-        height, width = max(2, round(height * limit / width)), limit
-    return height + height % 2, width + width % 2
-
-
-def _video_stream(output, codec: str, timing: _Timing, shape: tuple[int, int]):
+def _video_stream(output, codec: str, timing: _Timing, shape: tuple[int, ...]):
     stream = output.add_stream(codec, rate=timing.rate or Fraction(25, 1))
     stream.width, stream.height = shape[1], shape[0]
     stream.pix_fmt = "yuv420p"

@@ -59,6 +59,20 @@ def test_boxes_keep_the_source_clock_and_audio(shared_data, tmp_path):
 
 
 @pytest.mark.slow
+def test_rotated_phone_video_is_written_upright(shared_data, tmp_path):
+    source = shared_data / "ephys_test_vid.mov"  # stored 640x360 with a -90 degree display matrix
+    result = fk.detect(source, every_frame=True, progress=False)
+    out = render_video(result, tmp_path / "upright.mp4", style="mask", shape="box", margin=0.0)
+    upright = fk.media.frame_pixels(source, 5)
+    with av.open(str(out)) as container:
+        frame = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)][5]
+    assert frame.shape == upright.shape == (640, 360, 3)
+    x, y, w, h = result.to_frame().query("frame == 5")[["x", "y", "w", "h"]].iloc[0].round().astype(int)
+    assert frame[y + 3 : y + h - 3, x + 3 : x + w - 3].max() < 30  # the mask is on the face, upright
+    assert np.abs(frame[-100:].astype(int) - upright[-100:]).mean() < 6  # the rest is the source
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["pixelate", "mask"])
 def test_anonymised_video_has_no_face_left(pan_every, pan_clip, tmp_path, style):
     assert len(pan_every) > 100
