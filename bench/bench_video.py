@@ -117,7 +117,7 @@ def main() -> None:
         rows.append(report("every frame: fps / bare inference fps", f"{fps:.1f} / {bare:.1f}", fps / bare, ">= 0.92"))
 
         sampled_time, sampled = timed(lambda: fk.detect(pan.path, num_frames=10, progress=False, **FP32))
-        floor_decode = decode_floor(pan.path, sampled.frames["frame"].tolist())
+        floor_decode = decode_floor(pan.path, list(sampled.frames))
         floor = floor_decode + 10 / bare
         whole = decode_all(pan.path) + 10 / bare
         rows.append(

@@ -318,7 +318,8 @@ def _derive_int8(source: ModelInfo, native: Variant) -> None:
             "seed": CALIBRATION_SEED,
             "count": len(blobs),
             "sources": {name: models.sha256_of(data.path(name)) for name in CALIBRATION_SOURCES},
-            "held_out": "Solvay (and the pan video made from it), skimage astronaut, ../shared/data clips",
+            "held_out": "facekit.evaluation.fidelity.gate_inputs (Solvay, its crowds and pan video, textures, "
+            "the astronaut, every shared clip), but for its Newton close-up",
             "inputs_sha256": digest,
             "pictures": list(described),
         },
