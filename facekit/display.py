@@ -167,7 +167,7 @@ def _media(result: Result, source: Any):
     from .render import decode_source
 
     try:
-        return decode_source(result, source, Limits.from_env())
+        return decode_source(result, source, Limits.from_env())[0]
     except FacekitError:
         return None
 

@@ -100,7 +100,7 @@ def render_video(
     limits = limits or Limits.from_env()
     if confidence is not None:
         result = result.filter(confidence=confidence)
-    media = decode_source(result, source, limits)
+    media, data = decode_source(result, source, limits)
     _check_match(result, media)
     draw = _Painter(style, shape, margin, trails, labels, landmarks)
     if not isinstance(media, Video):
@@ -137,7 +137,7 @@ def render_video(
     schedule = _Schedule(result.to_frame(), result.frames)
     _write_video(
         media,
-        _encoded(result, source, limits),
+        data,
         path,
         schedule,
         draw,
@@ -160,13 +160,14 @@ def check_output(path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def decode_source(result: Result, source: SourceLike | None, limits: Limits) -> Picture | Video:
-    """The picture or video a result was detected from: ``source``, or the file named in its meta."""
+def decode_source(result: Result, source: SourceLike | None, limits: Limits) -> tuple[Picture | Video, bytes]:
+    """The picture or video a result was detected from (``source``, or the file named in its meta),
+    and its encoded bytes (empty for pixels given as an array), read once."""
     loaded = read_source(_source_of(result, source), limits)
     if loaded.pixels is not None:
-        return picture_from_pixels(loaded.pixels, limits)
+        return picture_from_pixels(loaded.pixels, limits), b""
     assert loaded.data is not None  # a source is read as pixels or as bytes
-    return decode(loaded.data, limits)
+    return decode(loaded.data, limits), loaded.data
 
 
 def _source_of(result: Result, source: SourceLike | None) -> SourceLike:
@@ -178,13 +179,6 @@ def _source_of(result: Result, source: SourceLike | None) -> SourceLike:
     raise InvalidInputError(
         f"rendering needs the picture or video the faces were found in ({named!r} is not a file here): pass source="
     )
-
-
-def _encoded(result: Result, source: SourceLike | None, limits: Limits) -> bytes:
-    """The encoded video bytes (read again for the audio and time base: reading is cheap next to decoding)."""
-    data = read_source(_source_of(result, source), limits).data
-    assert data is not None  # a Video was decoded from it
-    return data
 
 
 def _check_match(result: Result, media: Picture | Video) -> None:
