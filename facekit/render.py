@@ -383,7 +383,7 @@ class _AudioCopy:
                 f"audio ({audio.codec_context.name}) not copied: {Path(output.name).suffix} files cannot hold it; "
                 "write .mkv to keep it",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         self.packets: Iterator[Any] = source.demux(audio)
         self.time_base = audio.time_base
