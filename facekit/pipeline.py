@@ -8,7 +8,7 @@ import sys
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from . import __version__, models, variants
 from .appearance import FEATURE_SIZE, face_features
 from .crops import write_crops
 from .cuts import SIGNATURE_SIZE, frame_signature
-from .engine import Detections, Detector
+from .engine import Detections, Detector, letterbox
 from .errors import InvalidInputError
 from .geometry import xyxy_to_xywh
 from .media import Picture, Video, locate, open_media
@@ -77,7 +77,10 @@ def detect(source: SourceLike, options: DetectOptions | None = None, **changes: 
     detector = Detector.load(variant.path, opts.threads, opts.spinning, aspect)
     loaded = locate(source, limits)
     read_done = time.perf_counter()
-    media = open_media(loaded, limits)
+    # A large JPEG file may decode at reduced scale, within the fidelity gate; not for the original
+    # letterboxed model, which promises InsightFace's own boxes, nor when crops need every pixel.
+    reducible = loaded.path is not None and not opts.crops and variant.kind != "original"
+    media = open_media(loaded, limits, reduce=_reduce(detector) if reducible else None)
     decoded = time.perf_counter()
     floor = min(opts.floor, opts.confidence)
     crop = None
@@ -188,10 +191,17 @@ class _Crops:
         return out
 
 
+def _reduce(detector: Detector) -> Callable[[int, int], tuple[int, int]]:
+    """The least size a picture must keep for ``detector``: twice its letterbox, so a large JPEG
+    may decode at reduced scale and still be shrunk (never enlarged) into the model's input."""
+    return lambda width, height: tuple(2 * side for side in letterbox(width, height, detector.input_size))  # type: ignore[return-value]
+
+
 def _analyse_picture(picture: Picture, detector: Detector, floor: float, crop: _Crops | None):
-    """Candidates, frames table, picture to plot and meta of one still picture."""
+    """Candidates, frames table, picture to plot and meta of one still picture (in the stored
+    picture's pixels when it was decoded reduced; it is decoded again from its file to be drawn)."""
     began = time.perf_counter()
-    candidates = face_columns(detector.detect(picture.pixels, floor), frame=0, time=math.nan)
+    candidates = face_columns(detector.detect(picture.pixels, floor).scaled(*picture.reduction), frame=0, time=math.nan)
     detected = time.perf_counter()
     if crop is not None:
         candidates = crop.add(candidates, picture.rgb())
@@ -199,13 +209,13 @@ def _analyse_picture(picture: Picture, detector: Detector, floor: float, crop: _
     seen = {
         "media": "image",
         "format": picture.format,
-        "width": picture.width,
-        "height": picture.height,
+        "width": picture.stored[0] if picture.stored else picture.width,
+        "height": picture.stored[1] if picture.stored else picture.height,
         "fps": None,
         "frame_count": 1,
         "timings_ms": {"detect": _ms(began, detected)},
     }
-    return candidates, frames, picture.pixels, seen
+    return candidates, frames, None if picture.stored else picture.pixels, seen
 
 
 def _analyse_video(

@@ -133,3 +133,27 @@ def test_score_steps_see_quantised_scores():
     assert score_steps(np.round(scores * 296) / 296) < GATE["distinct"]
     assert score_steps(scores[:5]) == 1.0  # too few to tell
     assert steady(np.full(100, 0.01)) and not steady(np.full(100, 0.03))
+
+
+@pytest.mark.slow
+def test_large_jpegs_decoded_at_reduced_scale_pass_the_gate(model_path, tmp_path):
+    """fk.detect decodes a large JPEG file at 1/2, 1/4 or 1/8 scale (Pillow's draft) when twice the
+    model's letterbox still fits and the variant is not the exact original; its faces pass the gate
+    against the full decode, in stored pixels."""
+    from facekit.media import Source, decode_image
+    from facekit.pipeline import _reduce
+
+    detector = Detector.load(model_path)
+    solvay = fk.data.path("solvay")
+    reduced = decode_image(Source(str(solvay), path=solvay), fk.Limits(), reduce=_reduce(detector))
+    full = decode_image(solvay.read_bytes(), fk.Limits())
+    assert reduced.stored == (full.width, full.height) and reduced.reduction == (2.0, 2.0)
+    expected = detector.detect(full.pixels, FLOOR)
+    found = detector.detect(reduced.pixels, FLOOR).scaled(*reduced.reduction)
+    agreement = Agreement.of(expected, found)
+    assert agreement.reference == 29 and agreement.passes(), agreement.summary()
+    result = fk.detect(solvay, precision="fp32", aspect="native")
+    assert (result.meta["width"], result.meta["height"]) == (3000, 2171) and len(result) == 29
+    assert result.pixels().shape[:2] == full.pixels.shape[:2]  # drawn from the file, full size
+    exact = fk.detect(solvay, precision="fp32", aspect="square")  # the original: decoded in full, InsightFace's boxes
+    assert exact.to_frame().equals(fk.detect(full.rgb(), precision="fp32", aspect="square").to_frame())

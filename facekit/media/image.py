@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,16 @@ class Picture:
 
     pixels: np.ndarray
     format: str  # "JPEG", "PNG", ... or "array" / "PIL"
+    stored: tuple[int, int] | None = None  # (width, height) in the file, when decoded at reduced scale
+
+    @property
+    def reduction(self) -> tuple[float, float]:
+        """(x, y) factors from these pixels to the stored picture's: (1, 1) unless decoded reduced, then
+        JPEG's scale (2, 4 or 8; a partial last block row or column makes the sizes' ratio inexact)."""
+        if self.stored is None:
+            return 1.0, 1.0
+        factor = float(round(self.stored[0] / self.width))
+        return factor, factor
 
     @property
     def width(self) -> int:
@@ -65,14 +76,27 @@ def open_image(media: bytes | Source, limits: Limits) -> Image.Image:
     return image
 
 
-def decode_image(media: bytes | Source, limits: Limits) -> Picture:
-    """Decode ``media`` (JPEG, PNG, WebP, BMP, TIFF, a one-frame GIF, ...) into an upright Picture."""
+Reduce = Callable[[int, int], tuple[int, int]]
+"""From a picture's stored (width, height), the least (width, height) its caller needs."""
+
+
+def decode_image(media: bytes | Source, limits: Limits, *, reduce: Reduce | None = None) -> Picture:
+    """Decode ``media`` (JPEG, PNG, WebP, BMP, TIFF, a one-frame GIF, ...) into an upright Picture.
+
+    With ``reduce``, a JPEG stored without rotation is decoded at the smallest of 1/2, 1/4 or
+    1/8 scale that still gives the size ``reduce`` asks for (Pillow's ``draft``: libjpeg scales
+    while decoding, far cheaper than decoding everything and shrinking); ``Picture.stored`` then
+    says the stored size.
+    """
     image = open_image(media, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            stored = image.size
+            if reduce is not None and image.format == "JPEG" and image.getexif().get(ORIENTATION, 1) == 1:
+                image.draft(image.mode, reduce(*stored))
             image.load()
-            return Picture(_to_pixels(image), image.format or "unknown")
+            return Picture(_to_pixels(image), image.format or "unknown", stored if image.size != stored else None)
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise MediaDecodeError(f"the {image.format or 'image'} data is corrupt or truncated: {exc}") from exc
 
@@ -108,6 +132,8 @@ def picture_from_pixels(pixels: np.ndarray | Image.Image, limits: Limits) -> Pic
     _check_pixels(array.shape[1], array.shape[0], limits)
     return Picture(np.ascontiguousarray(array), "array")
 
+
+ORIENTATION = 0x0112  # the EXIF tag
 
 # Formats whose extra frames are animation. A JPEG with a second picture in it (MPO: phone
 # photos with a depth or gain map, 3D cameras) or a multi-page TIFF is still one still picture.

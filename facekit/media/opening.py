@@ -6,26 +6,27 @@ import numpy as np
 
 from ..errors import InvalidInputError, MediaDecodeError
 from ..limits import Limits
-from .image import Picture, decode_image, is_animated, picture_from_pixels
+from .image import Picture, Reduce, decode_image, is_animated, picture_from_pixels
 from .sniff import SNIFF_BYTES, MediaKind, sniff
 from .sources import Source, SourceLike, locate
 from .video import Video
 
 
-def open_media(source: SourceLike | Source, limits: Limits | None = None) -> Picture | Video:
+def open_media(source: SourceLike, limits: Limits | None = None, *, reduce: Reduce | None = None) -> Picture | Video:
     """The one way from any source (path, URL, base64, bytes, array, PIL image) to a Picture or a Video.
 
     Files are decoded where they lie and large downloads or payloads from a temporary file
     (:func:`~facekit.media.sources.locate`); pictures and videos are told apart by content (:func:`decode`).
+    ``reduce`` lets a large JPEG decode at reduced scale (:func:`~facekit.media.image.decode_image`).
     """
     limits = limits or Limits.from_env()
     found = source if isinstance(source, Source) else locate(source, limits)
     if found.pixels is not None:
         return picture_from_pixels(found.pixels, limits)
-    return decode(found, limits)
+    return decode(found, limits, reduce=reduce)
 
 
-def decode(media: bytes | Source, limits: Limits) -> Picture | Video:
+def decode(media: bytes | Source, limits: Limits, *, reduce: Reduce | None = None) -> Picture | Video:
     """Encoded media to one upright picture or an opened video, told apart by content (:func:`sniff`).
 
     Bytes with no known signature (an old QuickTime file, say) are tried as a picture first and
@@ -36,7 +37,7 @@ def decode(media: bytes | Source, limits: Limits) -> Picture | Video:
     if kind is MediaKind.VIDEO:
         return Video(found, limits)
     try:
-        return decode_image(found, limits)
+        return decode_image(found, limits, reduce=reduce)
     except MediaDecodeError as error:
         if kind is not MediaKind.UNKNOWN:
             raise
