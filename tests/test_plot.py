@@ -129,6 +129,17 @@ def test_overlay_no_faces():
     assert all(len(c.get_paths()) == 0 for c in ax.collections) and ax.get_title() == "0 faces"
 
 
+def test_result_plot_decodes_any_analysed_video_frame(pan_clip):
+    result = fk.detect(pan_clip.path, num_frames=5)
+    frame = result.frames[3]
+    ax = result.plot(frame=frame)
+    assert np.array_equal(ax.images[0].get_array(), fk.media.frame_pixels(pan_clip.path, frame))
+    faces = result.to_frame().query("frame == @frame")
+    (boxes, *_) = box_collections(ax)
+    assert len(boxes.get_paths()) == len(faces) > 0
+    assert np.allclose(boxes.get_paths()[0].vertices[0], faces[["x", "y"]].iloc[0])
+
+
 def test_overlay_shrinks_a_big_picture_but_keeps_source_pixels(solvay):
     big = np.zeros((6000, 8000), np.uint8)  # 48 MP (grey, to keep the test light)
     faces = solvay.to_frame()
