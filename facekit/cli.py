@@ -20,10 +20,10 @@ from .errors import FacekitError, InvalidInputError
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
+    from .options import DetectOptions
     from .pipeline import detect
 
-    result = detect(
-        args.source,
+    options = DetectOptions(
         confidence=args.confidence,
         num_frames=args.num_frames,
         every_frame=args.every_frame,
@@ -34,6 +34,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         precision=args.precision,
         aspect=args.aspect,
     )
+    result = detect(args.source, options)
     if args.format in ("csv", "parquet"):
         if args.output is None and args.format == "parquet":
             raise InvalidInputError("--format parquet needs --output FILE")
@@ -45,7 +46,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         return 0
     payload = result.to_akool() if args.format == "akool" else {
         "faces_obj": result.faces_obj,
-        "meta": result.meta,
+        "meta": dict(result.meta),
     }
     text = json.dumps(payload, indent=None if args.format == "akool" else 2)
     if args.output:
@@ -61,7 +62,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
     elif args.action == "path":
         print(models.path(args.model))
     else:
-        print(json.dumps(models.info(args.model), indent=2))
+        from . import variants  # deferred: onnx and onnxruntime are only needed when asked
+
+        print(json.dumps(variants.info(args.model), indent=2))
     return 0
 
 
@@ -148,6 +151,91 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_render(args: argparse.Namespace) -> int:
+    """``facekit render`` and ``facekit anonymize``: detect every frame, then draw or hide the faces."""
+    from .pipeline import detect
+    from .render import check_output, render_video
+
+    check_output(args.output)  # before minutes of detection
+    speed = {"precision": args.precision, "aspect": args.aspect} if hasattr(args, "precision") else {}
+    result = detect(args.source, confidence=args.confidence, every_frame=True, progress=True, **speed)
+    style = getattr(args, "style", "boxes")
+    shape, margin = getattr(args, "shape", "ellipse"), getattr(args, "margin", 0.5)
+    path = render_video(result, args.output, source=args.source, style=style, shape=shape, margin=margin,
+                        trails=getattr(args, "trails", False), progress=True)
+    print(f"{len(result)} face{'' if len(result) == 1 else 's'} in {len(result.frames)} "
+          f"frame{'' if len(result.frames) == 1 else 's'} -> {path}")
+    return 0
+
+
+def _add_render_commands(commands) -> None:
+    """``facekit anonymize IN OUT`` and ``facekit render IN OUT`` (see :mod:`facekit.render`)."""
+    from .render import ANONYMIZE_CONFIDENCE, DEFAULT_MARGIN, DEFAULT_SHAPE
+
+    anonymize = commands.add_parser("anonymize", help="blur, pixelate or mask every face of a picture or video")
+    anonymize.add_argument("source", help="picture or video to anonymise")
+    anonymize.add_argument("output", help="where to write it (.mp4, .mkv, .mov, .webm; .png, .jpg for pictures)")
+    anonymize.add_argument("--style", choices=["blur", "pixelate", "mask"], default="blur")
+    anonymize.add_argument("--confidence", type=float, default=ANONYMIZE_CONFIDENCE,
+                           help=f"hide faces scoring at least this (default {ANONYMIZE_CONFIDENCE})")
+    anonymize.add_argument("--shape", choices=["ellipse", "box"], default=DEFAULT_SHAPE,
+                           help=f"area hidden (default {DEFAULT_SHAPE})")
+    anonymize.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                           help=f"growth of each face box on every side, as a fraction of its size (default {DEFAULT_MARGIN})")
+    anonymize.add_argument("--precision", choices=["int8", "fp32"], default="int8",
+                           help="model precision (default int8: twice as fast, the same faces hidden)")
+    anonymize.add_argument("--aspect", choices=["square", "native"], default="native",
+                           help="model input shape (default native: the frame's own shape, fastest)")
+    anonymize.set_defaults(run=_cmd_render)
+    render = commands.add_parser("render", help="draw boxes, track ids, scores and landmarks on a picture or video")
+    render.add_argument("source", help="picture or video")
+    render.add_argument("output", help="where to write it (.mp4, .mkv, .mov, .webm; .png, .jpg for pictures)")
+    render.add_argument("--confidence", type=float, default=0.5, help="minimum face score (default 0.5)")
+    render.add_argument("--trails", action="store_true", help="draw each track's last second of positions")
+    render.set_defaults(run=_cmd_render)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    """``facekit evaluate``: a saved Result (.json/.parquet from ``Result.save``) or media, against truth."""
+    import math
+
+    from .evaluation import evaluate
+    from .pipeline import detect
+    from .result import load
+    from .truth import read_truth
+
+    truth = read_truth(args.truth)  # a bad truth file fails before minutes of detection
+    source = Path(args.source)
+    saved = source.suffix.lower() in (".json", ".parquet") and source.is_file()
+    result = load(source) if saved else detect(args.source, confidence=args.confidence, every_frame=args.every_frame)
+    evaluation = evaluate(result, truth, iou=args.iou)
+    if args.format == "csv":
+        evaluation.curve().to_csv(args.output or sys.stdout, index=False)
+        return 0
+    summary = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in evaluation.summary().items()}
+    text = json.dumps(summary, indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def _add_evaluate_command(commands) -> None:
+    """``facekit evaluate SOURCE_OR_RESULT TRUTH``: the summary as JSON, or the threshold curve as CSV."""
+    evaluate = commands.add_parser("evaluate", help="score detections against ground truth (COCO, WIDER, VOC, "
+                                   "imglab, MOT, CVAT): AP, precision/recall, best threshold, tracking metrics")
+    evaluate.add_argument("source", help="a saved Result (.json, .parquet) or a picture or video to detect in")
+    evaluate.add_argument("truth", help="truth file (format told by content) or a folder of Pascal VOC files")
+    evaluate.add_argument("--iou", type=float, default=0.5, help="IoU a match needs (default 0.5)")
+    evaluate.add_argument("--format", choices=["json", "csv"], default="json",
+                          help="json: the summary; csv: precision/recall/F1 at every candidate threshold")
+    evaluate.add_argument("--confidence", type=float, default=0.5, help="threshold the summary reports (default 0.5)")
+    evaluate.add_argument("--every-frame", action="store_true", help="analyse every frame of a video (for tracks)")
+    evaluate.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    evaluate.set_defaults(run=_cmd_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facekit", description="Face detection for data scientists.")
     parser.add_argument("--version", action="version", version=f"facekit {__version__}")
@@ -156,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect = commands.add_parser("detect", help="detect faces in a picture or video; prints Akool JSON")
     detect.add_argument("source", help="path, http(s) URL, base64 string or data: URI")
     detect.add_argument("--confidence", type=float, default=0.5, help="minimum face score (default 0.5)")
-    detect.add_argument("--num-frames", type=int, default=5, help="frames sampled from a video (1-100)")
+    detect.add_argument("--num-frames", type=int, help="frames sampled from a video (1-100, default 5)")
     detect.add_argument("--every-frame", action="store_true", help="analyse every frame of a video")
     detect.add_argument("--single-face", action="store_true", help="keep only the largest face per frame")
     detect.add_argument("--crops", metavar="DIR", help="write face crops into DIR")
@@ -200,9 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=int, help="local worker processes (default: one per core; 1 = in-process)")
     batch.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS instead")
     batch.add_argument("--confidence", type=float, default=0.5, help="minimum face score (default 0.5)")
-    batch.add_argument("--num-frames", type=int, default=5, help="frames sampled from each video (1-100)")
+    batch.add_argument("--num-frames", type=int, help="frames sampled from each video (1-100, default 5)")
     batch.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
     batch.set_defaults(run=_cmd_batch)
+    _add_render_commands(commands)
+    _add_evaluate_command(commands)
     return parser
 
 
