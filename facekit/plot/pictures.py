@@ -28,7 +28,7 @@ from ._style import (
 MAX_SIDE = 2048
 """Longest side, in pixels, a picture is drawn at: sharp at any figure size a notebook shows."""
 
-Picture = tuple[int, float, np.ndarray]
+Panel = tuple[int, float, np.ndarray]
 """One contact-sheet panel: frame index, time in seconds (NaN if unknown), RGB pixels."""
 
 
@@ -98,7 +98,7 @@ def shrunk(pixels: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA)
 
 
-def _pictures(pictures: Mapping[int, np.ndarray] | Iterable[Picture], faces: pd.DataFrame) -> list[Picture]:
+def _pictures(pictures: Mapping[int, np.ndarray] | Iterable[Panel], faces: pd.DataFrame) -> list[Panel]:
     """(frame, time, pixels) panels in frame order; a mapping takes each frame's time from ``faces``."""
     if isinstance(pictures, Mapping):
         times = faces.groupby("frame")["time"].first()
@@ -107,7 +107,7 @@ def _pictures(pictures: Mapping[int, np.ndarray] | Iterable[Picture], faces: pd.
 
 
 def contact_sheet(
-    pictures: Mapping[int, np.ndarray] | Iterable[Picture],
+    pictures: Mapping[int, np.ndarray] | Iterable[Panel],
     faces: pd.DataFrame,
     *,
     removed: pd.DataFrame | None = None,

@@ -20,7 +20,7 @@ from ..errors import DownloadError, InvalidInputError, LimitExceededError
 from .bodies import decode_base64, parse_json, spooled
 from .detection import file_url
 from .fetch import check_url
-from .models import AkoolRequest, AkoolResponse
+from .schemas import AkoolRequest, AkoolResponse
 from .services import AKOOL_PATHS, ApiError, Services, base_url, error_responses, services
 
 MISSING_INPUT = "Either 'url' or 'img' parameter must be provided"

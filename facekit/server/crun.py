@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from ..errors import InvalidInputError
 from .detection import file_url
 from .fetch import check_url
-from .models import (
+from .schemas import (
     CrunCreated,
     CrunCreateEnvelope,
     CrunDetectResult,

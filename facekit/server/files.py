@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 from .. import __version__
 from ..errors import InvalidInputError
-from .models import FacekitError, Health
+from .schemas import FacekitError, Health
 from .services import ApiError, Services, error_responses, services
 from .storage import ASSETS, NAME_REGEX
 

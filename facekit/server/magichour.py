@@ -14,7 +14,7 @@ from ..errors import InvalidInputError
 from ..limits import Limits
 from .detection import check_kind, file_url
 from .fetch import check_url
-from .models import (
+from .schemas import (
     FaceDetectionCreate,
     FaceDetectionCreated,
     FaceDetectionDetails,
