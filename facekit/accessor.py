@@ -99,7 +99,7 @@ class FacesAccessor:
             PlotData(
                 table=lambda: self._df,
                 frames=self.frames,
-                pixels=_pixels,
+                pictures=lambda source: source,
                 scores=lambda: self.faces()["score"].to_numpy(np.float64, na_value=np.nan),
             )
         )
@@ -121,17 +121,6 @@ class FacesAccessor:
     def plot_counts(self, *, ax: Any = None) -> Any:
         """Alias of ``df.faces.plot.counts()``."""
         return self.plot.counts(ax=ax)
-
-
-def _pixels(frame: int, source: Any) -> np.ndarray | None:
-    """A frame's pixels: ``source`` itself when it is an array, else decoded from it; None without one."""
-    if source is None:
-        return None
-    if isinstance(source, np.ndarray):
-        return source
-    from .media import frame_pixels  # deferred: reading tables needs no decoder
-
-    return frame_pixels(source, frame)
 
 
 def _completed(frame: pd.DataFrame) -> pd.DataFrame:

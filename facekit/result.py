@@ -226,6 +226,16 @@ class Result:
 
         return frame_pixels(source, frame)
 
+    def _pictures(self, source: Any = None) -> Any:
+        """What the plots take pixels from: ``source``, else this result's file, else the picture
+        it holds (its first frame); None when there is nothing."""
+        if source is not None:
+            return source
+        file = self._source_file()
+        if file is not None:
+            return file
+        return {self.frames[0]: self._picture} if self._picture is not None and self.frames else None
+
     def _source_file(self) -> Path | None:
         path = Path(self.run.source) if self.run.source else None
         return path if path is not None and path.is_file() else None
@@ -239,7 +249,7 @@ class Result:
             PlotData(
                 table=lambda: self.to_frame(removed=True),
                 frames=self.frames_table,
-                pixels=lambda frame, source: self.pixels(frame, source),
+                pictures=self._pictures,
                 scores=lambda: self.table.columns["score"],
                 confidence=self.confidence,
                 size=(self.run.width, self.run.height),

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ._style import plural, track_color, track_label
 
-__all__ = ["Pictures", "best_faces", "crops", "frame_pixels", "gallery"]
+__all__ = ["Pictures", "best_faces", "crops", "pixels_of_frames", "gallery"]
 
 Pictures = Mapping[int, np.ndarray] | Callable[[int], "np.ndarray | None"] | Any
 """Frame pixels: a mapping or a function from frame index to RGB pixels, or any source facekit reads."""
@@ -37,7 +37,7 @@ def best_faces(faces: pd.DataFrame) -> pd.DataFrame:
     return best.sort_values("track_id").reset_index(drop=True)
 
 
-def frame_pixels(pictures: Pictures, frames: Iterable[int]) -> dict[int, np.ndarray]:
+def pixels_of_frames(pictures: Pictures, frames: Iterable[int]) -> dict[int, np.ndarray]:
     """RGB pixels of each of ``frames`` that ``pictures`` can give (a source is opened once)."""
     wanted = sorted({int(f) for f in frames})
     if isinstance(pictures, np.ndarray):  # one picture: frame 0
@@ -57,7 +57,7 @@ def frame_pixels(pictures: Pictures, frames: Iterable[int]) -> dict[int, np.ndar
 
 def crops(faces: pd.DataFrame, pictures: Pictures, margin: float = MARGIN) -> list[np.ndarray | None]:
     """The crop of each face row (with ``margin`` of context), None where its frame has no pixels."""
-    pixels = frame_pixels(pictures, faces["frame"])
+    pixels = pixels_of_frames(pictures, faces["frame"])
     out: list[np.ndarray | None] = []
     for frame, x, y, w, h in faces[["frame", "x", "y", "w", "h"]].itertuples(index=False):
         picture = pixels.get(int(frame))

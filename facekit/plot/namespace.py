@@ -18,15 +18,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..errors import InvalidInputError
-from .gallery import gallery
+from .gallery import Pictures, gallery, pixels_of_frames
 from .pictures import contact_sheet, overlay
 from .scores import faces_kept, score_histogram
 from .tracks import face_count, presence_timeline, track_positions, trajectories
 
 __all__ = ["PlotData", "Plots"]
 
-Pixels = Callable[[int, Any], "np.ndarray | None"]
-"""(frame index, source or None) -> that frame's RGB pixels, or None when they cannot be had."""
+PicturesOf = Callable[[Any], "Pictures | None"]
+"""(a source the caller passed, or None) -> what to take frames' pixels from (a source, a mapping
+of frame -> pixels, ...: see :data:`facekit.plot.gallery.Pictures`), or None when there is nothing."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class PlotData:
 
     table: Callable[[], pd.DataFrame]  # faces plus removed rows, as ``Result.to_frame(removed=True)``
     frames: Callable[[], pd.DataFrame]  # the analysed frames (frame, time)
-    pixels: Pixels
+    pictures: PicturesOf
     scores: Callable[[], np.ndarray]  # every candidate's score
     confidence: float | None = None  # the threshold the faces were kept at, when known
     size: tuple[int | None, int | None] = (None, None)  # width, height of the media, when known
@@ -62,7 +63,11 @@ class Plots:
         table = self._data.table()
         here = table["frame"] == frame
         removed = table["removed"] if "removed" in table else pd.Series(False, index=table.index)
-        pixels = self._data.pixels(frame, source)
+        if isinstance(source, np.ndarray):  # the pixels of this frame, given as they are
+            pixels: np.ndarray | None = source
+        else:
+            pictures = self._data.pictures(source)
+            pixels = None if pictures is None else pixels_of_frames(pictures, [frame]).get(frame)
         return overlay(pixels, table[here & ~removed], removed=table[here & removed], ax=ax, size=self._data.size,
                        **style)
 
@@ -106,23 +111,19 @@ class Plots:
         the file the result came from)."""
         table = self._data.table()
         removed = table["removed"] if "removed" in table else pd.Series(False, index=table.index)
-        pictures = {}
-        for frame in self._data.frames()["frame"].tolist():
-            pixels = self._data.pixels(frame, source)
-            if pixels is None:
-                raise InvalidInputError("contact_sheet needs the picture or video: pass it as source=")
-            pictures[frame] = pixels
+        frames = self._data.frames()["frame"].tolist()
+        pictures = pixels_of_frames(self._pictures(source), frames)
+        if len(pictures) < len(frames):
+            raise InvalidInputError("contact_sheet needs the picture or video: pass it as source=")
         return contact_sheet(pictures, table[~removed], removed=table[removed], columns=columns, size=size, **style)
 
-    def _pictures(self, source: Any, *, required: bool = True) -> Callable[[int], np.ndarray | None] | None:
-        """Frame index -> pixels (from ``source`` or the result's own file); None, or an error when
-        ``required``, if there are none to be had."""
-        frames = self._data.frames()["frame"].tolist()
-        if frames and self._data.pixels(frames[0], source) is None:
-            if required:
-                raise InvalidInputError("this plot needs the picture or video: pass it as source=")
-            return None
-        return lambda frame: self._data.pixels(frame, source)
+    def _pictures(self, source: Any, *, required: bool = True) -> Pictures | None:
+        """What gives the frames' pixels (``source``, else the result's own file or picture); None,
+        or an error when ``required``, if there is nothing."""
+        pictures = self._data.pictures(source)
+        if pictures is None and required:
+            raise InvalidInputError("this plot needs the picture or video: pass it as source=")
+        return pictures
 
     def _faces(self, table: pd.DataFrame | None = None) -> pd.DataFrame:
         table = self._data.table() if table is None else table

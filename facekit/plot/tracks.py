@@ -25,7 +25,7 @@ from ._style import (
     track_label,
     track_lines,
 )
-from .gallery import Pictures, best_faces, crops, frame_pixels
+from .gallery import Pictures, best_faces, crops, pixels_of_frames
 
 THUMBNAIL = 24
 """Side, in pixels (points at 72 dpi), of the face beside each timeline lane."""
@@ -166,7 +166,7 @@ def trajectories(
         frame = int(known["frame"].mode().min()) if len(known) else 0
     chosen = known.loc[known["frame"] == frame, "track_id"] if tracks is None else pd.Series(list(tracks))
     known = known[known["track_id"].isin(chosen)]
-    pixels = frame_pixels(pictures, [frame]).get(frame) if pictures is not None else None
+    pixels = pixels_of_frames(pictures, [frame]).get(frame) if pictures is not None else None
     ax = axes_or_new(ax, (8, 8 * pixels.shape[0] / pixels.shape[1] if pixels is not None else 4.5))
     if pixels is not None:
         ax.imshow(pixels)
