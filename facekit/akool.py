@@ -76,6 +76,8 @@ def _parse(obj: dict[str, Any] | str) -> AkoolAnswer:
     except TypeError as exc:  # two equal keys ("1" and "01") compare their entries
         raise InvalidInputError("faces_obj has the same frame index twice") from exc
     frames = np.array([key for key, _ in keyed], dtype=np.int64)
+    if np.unique(frames).size != frames.size:  # "1" and "01" with equal entries sort without a TypeError
+        raise InvalidInputError("faces_obj has the same frame index twice")
     entries = [entry for _, entry in keyed]
     if not all(isinstance(entry, dict) for entry in entries):
         raise InvalidInputError("each frame of faces_obj must be an object")
