@@ -26,14 +26,19 @@ from .matching import Boxes
 
 @dataclass(frozen=True)
 class Detected:
-    """The detections to evaluate: ``candidates`` (every candidate: ``source``, ``frame``,
-    ``score``, boxes), ``kept`` (gives the faces at the threshold, with ``track_id``: tracking a
-    long video costs time, so only when the truth has identities), ``threshold``,
+    """The detections to evaluate, as arrays (a million candidates stay out of pandas): per
+    candidate its ``source`` (index into ``names``, the files' base names), ``frame``, ``score``
+    and [x, y, w, h] ``boxes``; ``kept`` gives the faces at the threshold, with ``track_id``
+    (tracking a long video costs time, so only when the truth has identities), ``threshold``,
     ``frames`` (the analysed (source, frame) pairs: a Batch does not record a video's frames
-    without faces, so there only those with faces), whether they are ``video``
-    and ``paths``: base name -> the file it was read from, where that is a file on this machine."""
+    without faces, so there only those with faces), whether they are ``video`` and ``paths``:
+    base name -> the file it was read from, where that is a file on this machine."""
 
-    candidates: pd.DataFrame
+    names: np.ndarray
+    source: np.ndarray
+    frame: np.ndarray
+    score: np.ndarray
+    boxes: np.ndarray
     kept: Callable[[], pd.DataFrame]
     threshold: float
     frames: pd.DataFrame
@@ -43,7 +48,7 @@ class Detected:
 
 @dataclass(frozen=True)
 class Aligned:
-    """Detections and truth sorted by picture, with the picture table they index."""
+    """Detections (in their own order) and truth (sorted by picture) over the picture table they index."""
 
     images: pd.DataFrame  # source, frame
     dets: Boxes
@@ -59,26 +64,101 @@ def detected(obj: Any) -> Detected:
 
     if isinstance(obj, Result):
         name = base_name(obj.meta.get("source"))
-        candidates = obj.candidates().assign(source=name)
-        kept = partial(_named_faces, obj, name)
+        table = obj.candidates()
         frames = pd.DataFrame({"source": name, "frame": np.asarray(obj.frames, np.int64)})
-        return Detected(candidates, kept, obj.confidence, frames, obj.is_video, _files([obj.meta.get("source")]))
+        return Detected(
+            np.array([name], object),
+            np.zeros(len(table), np.int64),
+            *_columns(table),
+            partial(_named_faces, obj, name),
+            obj.confidence,
+            frames,
+            obj.is_video,
+            _files([obj.meta.get("source")]),
+        )
     if isinstance(obj, Batch):
-        faces = obj.faces.assign(source=base_names(obj.faces["source"]))
-        threshold = float(faces["score"].min()) if len(faces) else 1.0
+        faces = obj.faces
+        codes, names = _factorized(faces["source"])
+        codes, names = _merged(codes, base_names(pd.Series(names, dtype=object)))
+        frame, score, boxes = _columns(faces)
         ok = obj.status[obj.status["status"] == "ok"]
-        pictures = base_names(ok.loc[ok["media"] != "video", "source"])
-        videos = faces[faces["source"].isin(set(base_names(ok.loc[ok["media"] == "video", "source"])))]
-        frames = pd.concat([pd.DataFrame({"source": pictures, "frame": 0}), videos[["source", "frame"]]])
+        videos = set(base_names(ok.loc[ok["media"] == "video", "source"]))
+        frames = pd.concat(
+            [
+                pd.DataFrame({"source": base_names(ok.loc[ok["media"] != "video", "source"]), "frame": 0}),
+                _video_frames(codes, frame, names, np.isin(names, list(videos))),
+            ]
+        )
         frames = frames.drop_duplicates().reset_index(drop=True).astype({"source": object, "frame": np.int64})
-        video = bool((ok["media"] == "video").any())
-        return Detected(faces, lambda: faces, threshold, frames, video, _files(obj.status["source"]))
+        threshold = float(score.min()) if score.size else 1.0
+        kept = partial(_renamed, faces, names, codes)
+        return Detected(
+            names, codes, frame, score, boxes, kept, threshold, frames, bool(videos), _files(obj.status["source"])
+        )
     raise InvalidInputError(f"evaluate takes a facekit Result or Batch, got {type(obj).__name__}")
+
+
+def _columns(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A face table's ``frame``, ``score`` and boxes as arrays."""
+    return (
+        table["frame"].to_numpy(np.int64),
+        table["score"].to_numpy(np.float64),
+        table[BOX_COLUMNS].to_numpy(np.float64),
+    )
+
+
+def _factorized(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize``, run by run: a Batch's faces come grouped by source, so a million rows cost
+    a comparison each (identical name objects compare at once) and only each run's first is hashed."""
+    array = values.to_numpy(object)
+    try:
+        starts = np.flatnonzero(np.r_[array.size > 0, array[1:] != array[:-1]])
+    except TypeError:  # a missing name (NA has no truth value): hash every row
+        codes, uniques = pd.factorize(array)
+        return codes.astype(np.int64), np.asarray(uniques, object)
+    codes, uniques = pd.factorize(array[starts])
+    return np.repeat(codes.astype(np.int64), np.diff(np.r_[starts, array.size])), np.asarray(uniques, object)
+
+
+def _merged(codes: np.ndarray, names: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes over distinct ``names`` (two paths can share a base name: they become one source)."""
+    again, distinct = pd.factorize(names)
+    return again[codes].astype(np.int64) if codes.size else codes, np.asarray(distinct, object)
+
+
+def _video_frames(codes: np.ndarray, frame: np.ndarray, names: np.ndarray, video: np.ndarray) -> pd.DataFrame:
+    """The distinct (source, frame) pairs of the faces found in videos (``video``: per name)."""
+    on_video = video[codes] if codes.size else np.zeros(0, bool)
+    stride = int(frame.max(initial=0)) + 1
+    keys = distinct(codes[on_video] * stride + frame[on_video])
+    return pd.DataFrame({"source": names[keys // stride], "frame": keys % stride})
+
+
+def distinct(keys: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of non-negative integer ``keys``: counted when their range is
+    small against their number (O(n), as picture keys of a video are), else sorted."""
+    if keys.size and keys.max() < 4 * keys.size + 1024:
+        return np.flatnonzero(np.bincount(keys))
+    return np.unique(keys)
+
+
+def _index_of(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in the sorted ``table`` that holds them all (a lookup array when small)."""
+    if table.size and table[-1] < 4 * (keys.size + table.size) + 1024:
+        lookup = np.zeros(int(table[-1]) + 1, np.int64)
+        lookup[table] = np.arange(table.size)
+        return lookup[keys]
+    return np.searchsorted(table, keys)
 
 
 def _named_faces(result: Any, name: str) -> pd.DataFrame:
     """A Result's kept faces (tracked) with its ``source`` name."""
     return result.to_frame().assign(source=name)
+
+
+def _renamed(faces: pd.DataFrame, names: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+    """A Batch's faces with their sources' base names."""
+    return faces.assign(source=names[codes])
 
 
 def _files(sources: Any) -> dict[str, str]:
@@ -115,36 +195,24 @@ def truth_for(found: Detected, truth: Any) -> pd.DataFrame:
 
 def aligned(found: Detected, truth: pd.DataFrame) -> Aligned:
     """Detections and truth as :class:`Boxes` over one table of pictures (sorted by source, frame)."""
-    dets = found.candidates
-    tables = (dets, truth, found.frames)
-    names = pd.Index(sorted({str(s) for t in tables for s in t["source"].unique()}))
-    frames = [t["frame"].to_numpy(np.int64) for t in tables]
-    stride = int(max((f.max(initial=0) for f in frames), default=0)) + 1
-    keys = [
-        names.get_indexer(pd.Index(t["source"].astype(object))).astype(np.int64) * stride + f
-        for t, f in zip(tables, frames)
+    names = pd.Index(
+        sorted({str(s) for s in found.names} | {str(s) for t in (truth, found.frames) for s in t["source"].unique()})
+    )
+    frames = [found.frame, truth["frame"].to_numpy(np.int64), found.frames["frame"].to_numpy(np.int64)]
+    stride = int(max(f.max(initial=0) for f in frames)) + 1
+    named = [
+        names.get_indexer(pd.Index(found.names)).astype(np.int64)[found.source],
+        *(names.get_indexer(pd.Index(t["source"].astype(object))).astype(np.int64) for t in (truth, found.frames)),
     ]
-    pictures = np.unique(np.concatenate(keys))
+    keys = [n * stride + f for n, f in zip(named, frames)]
+    pictures = distinct(np.concatenate(keys))
     images = pd.DataFrame({"source": names.to_numpy(object)[pictures // stride], "frame": pictures % stride})
-    det_image, truth_image = np.searchsorted(pictures, keys[0]), np.searchsorted(pictures, keys[1])
-    score = dets["score"].to_numpy(np.float64)
-    det_order = _sorted_by(det_image, -score)
     ignore = truth["ignore"].to_numpy(bool)
-    truth_order = _sorted_by(truth_image, ignore)
+    truth_image = _index_of(keys[1], pictures)
+    order = np.lexsort((ignore, truth_image))
     return Aligned(
         images,
-        Boxes(det_image[det_order], dets[BOX_COLUMNS].to_numpy(np.float64)[det_order], score=score[det_order]),
-        Boxes(
-            truth_image[truth_order], truth[BOX_COLUMNS].to_numpy(np.float64)[truth_order], ignore=ignore[truth_order]
-        ),
-        truth.iloc[truth_order].reset_index(drop=True),
+        Boxes(_index_of(keys[0], pictures), found.boxes, score=found.score),
+        Boxes(truth_image[order], truth[BOX_COLUMNS].to_numpy(np.float64)[order], ignore=ignore[order]),
+        truth.iloc[order].reset_index(drop=True),
     )
-
-
-def _sorted_by(first: np.ndarray, then: np.ndarray) -> np.ndarray:
-    """Row order by ``first``, then ``then`` (stable); rows already in that order (a Result's
-    candidates: by frame, then by descending score) cost one check instead of a sort."""
-    step = first[1:] - first[:-1]
-    if np.all((step > 0) | ((step == 0) & (then[1:] >= then[:-1]))):
-        return np.arange(first.size)
-    return np.lexsort((then, first))

@@ -1,4 +1,4 @@
-"""COCO's matching of detections to truth, for every picture at once, and COCO's AP.
+"""COCO's matching of detections to truth, for every picture and every IoU threshold at once, and COCO's AP.
 
 COCO matches each picture's detections in order of descending score: a detection takes the
 unmatched truth box it overlaps most (at least the IoU threshold), preferring real faces to
@@ -10,12 +10,15 @@ gives the exact precision/recall curve.
 
 Here all pictures are matched together: only (detection, truth) pairs from the same picture are
 formed (:func:`facekit.geometry.iou_pairs`, after a cheap test that their boxes meet at all),
-pairs below the lowest IoU threshold are dropped, and COCO's walk goes over every picture at once.
+pairs below the lowest IoU threshold are dropped, and COCO's walk goes over every picture and
+every threshold at once. Detections that overlap nothing are false positives at every threshold
+and never enter the walk, so its cost follows the overlapping pairs, not the candidates.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,33 +33,14 @@ RECALL_POINTS = np.linspace(0.0, 1.0, 101)
 
 @dataclass(frozen=True)
 class Boxes:
-    """Boxes of one side, sorted by picture: ``image`` index, [x, y, w, h] ``boxes``, and for
-    detections their ``score`` (descending within a picture), for truth its ``ignore`` flag
-    (real faces first within a picture)."""
+    """Boxes of one side: ``image`` index, [x, y, w, h] ``boxes``, and for detections their
+    ``score`` (any row order), for truth its ``ignore`` flag (truth is sorted by picture, real
+    faces first within a picture, as COCO orders them)."""
 
     image: np.ndarray
     boxes: np.ndarray
     score: np.ndarray | None = None
     ignore: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class Matches:
-    """The outcome at one IoU threshold: per detection the matched truth row (-1: none), its
-    overlap and whether it matched an ignore region; per truth row the matching detection (-1)."""
-
-    det_truth: np.ndarray
-    det_overlap: np.ndarray
-    det_ignored: np.ndarray
-    truth_det: np.ndarray
-
-    @property
-    def det_tp(self) -> np.ndarray:
-        return (self.det_truth >= 0) & ~self.det_ignored
-
-    @property
-    def det_fp(self) -> np.ndarray:
-        return self.det_truth < 0
 
 
 @dataclass(frozen=True)
@@ -68,8 +52,42 @@ class Pairs:
     overlap: np.ndarray  # IoU, or intersection over the detection's area for ignore regions
 
 
+@dataclass(frozen=True)
+class Matches:
+    """The outcome at one IoU threshold, kept only for the detections that matched (every other
+    detection is a false positive): the detection, its truth row, their overlap and whether that
+    row is an ignore region."""
+
+    det: np.ndarray
+    truth: np.ndarray
+    overlap: np.ndarray
+    ignored: np.ndarray
+
+    def ranks(self, rank: np.ndarray, ignored: bool = False) -> np.ndarray:
+        """Pooled ranks (ascending) of the true positives, or of the detections an ignore region absorbed."""
+        return np.sort(rank[self.det[self.ignored == ignored]])
+
+    def truth_det(self, n_truth: int) -> np.ndarray:
+        """Per truth row, the detection that matched it as a true positive (-1: none)."""
+        out = np.full(n_truth, -1, np.int64)
+        real = ~self.ignored
+        out[self.truth[real]] = self.det[real]
+        return out
+
+
+def ranking(image: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Detections in COCO's pooled order: descending score, ties in picture order, then row order
+    (stable sorts); the sort by picture is skipped when rows are already grouped by picture, as a
+    Result's and a Batch's are, so the cost is one sort of the scores."""
+    grouped = bool(np.all(image[1:] >= image[:-1]))
+    if grouped:
+        return np.argsort(-score, kind="stable")
+    by_picture = np.argsort(image, kind="stable")
+    return by_picture[np.argsort(-score[by_picture], kind="stable")]
+
+
 def pairs(dets: Boxes, truth: Boxes, lowest: float) -> Pairs:
-    """The overlapping (detection, truth) pairs of the same picture, in (detection, truth) order."""
+    """The overlapping (detection, truth) pairs of the same picture (in no particular order)."""
     det, gt = _meeting(dets, truth)
     iou = iou_pairs(dets.boxes[det], truth.boxes[gt])
     assert truth.ignore is not None
@@ -85,84 +103,87 @@ def pairs(dets: Boxes, truth: Boxes, lowest: float) -> Pairs:
 
 
 def _meeting(dets: Boxes, truth: Boxes) -> tuple[np.ndarray, np.ndarray]:
-    """Every (detection, truth) pair of a picture whose boxes overlap at all, sorted by detection
-    then truth row, so that IoU is computed only where it can be above zero.
+    """Every (detection, truth) pair of a picture whose boxes overlap at all, so that IoU is
+    computed only where it can be above zero.
 
-    Step j pairs each detection with the j-th truth box of its picture; detections are ordered by
-    how many truth boxes their picture has, so each step is one contiguous slice, and the work is
-    the number of pairs, with no pair-sized index arrays built.
+    Step j pairs each detection with the j-th truth box of its picture (truth is sorted by
+    picture): as many steps as the most truth boxes in one picture, each a pass over the
+    detections whose picture has more than j, with no pair-sized index arrays built.
     """
     count = int(max(dets.image.max(initial=-1), truth.image.max(initial=-1))) + 1
-    per_det = np.bincount(truth.image, minlength=count)[dets.image]
-    order = np.argsort(-per_det, kind="stable")
-    most = -np.sort(-per_det)
-    first = np.searchsorted(truth.image, np.arange(count))[dets.image][order]
-    box = dets.boxes[order]
-    x1, y1, x2, y2 = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
+    per_picture = np.bincount(truth.image, minlength=count)
+    first_of = np.cumsum(per_picture) - per_picture
     tx1, ty1 = truth.boxes[:, 0], truth.boxes[:, 1]
     tx2, ty2 = tx1 + truth.boxes[:, 2], ty1 + truth.boxes[:, 3]
+    left = per_picture[dets.image]
+    live = np.flatnonzero(left > 0)
+    left, first = left[live], first_of[dets.image[live]]
+    box = dets.boxes[live]
+    x1, y1, x2, y2 = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
     found_det, found_gt = [], []
-    for j in range(int(most[0]) if most.size else 0):
-        n = int(np.searchsorted(-most, -j, side="left"))  # the detections whose picture has more than j boxes
-        gt = first[:n] + j
-        near = np.flatnonzero((x1[:n] < tx2[gt]) & (tx1[gt] < x2[:n]))
+    for j in itertools.count():
+        if not live.size:
+            break
+        gt = first + j
+        near = np.flatnonzero((x1 < tx2[gt]) & (tx1[gt] < x2))
         gt = gt[near]
         near = near[(y1[near] < ty2[gt]) & (ty1[gt] < y2[near])]
-        found_det.append(order[near])
+        found_det.append(live[near])
         found_gt.append(first[near] + j)
-    det = np.concatenate(found_det) if found_det else np.zeros(0, np.int64)
-    gt = np.concatenate(found_gt) if found_gt else np.zeros(0, np.int64)
-    by = np.lexsort((gt, det))
-    return det[by], gt[by]
+        more = left > j + 1
+        if not more.all():  # drop the detections whose picture has no more truth boxes
+            live, left, first, x1, y1, x2, y2 = (a[more] for a in (live, left, first, x1, y1, x2, y2))
+    none = np.zeros(0, np.int64)
+    return np.concatenate([none, *found_det]), np.concatenate([none, *found_gt])
 
 
-def match(dets: Boxes, truth: Boxes, found: Pairs, threshold: float) -> Matches:
-    """COCO's matching at one IoU ``threshold`` (from the pairs of :func:`pairs`).
+def match(dets: Boxes, rank: np.ndarray, truth: Boxes, found: Pairs, thresholds: Sequence[float]) -> list[Matches]:
+    """COCO's matching at each IoU threshold (from the pairs of :func:`pairs`), all in one walk.
 
-    COCO walks each picture's detections by descending score. Here the walk runs over all
-    pictures at once: step k takes, in every picture, its k-th detection that overlaps anything,
-    so there are as many steps as the most such detections in one picture, not as detections.
+    COCO walks each picture's detections by descending score (``rank``, their pooled rank, orders
+    them within a picture too). Each (threshold, picture) is walked as a picture of its own, all at
+    once: step k takes, in every one, its k-th detection that overlaps anything, so there are as
+    many steps as the most such detections in one picture, not as detections or thresholds.
     """
     assert truth.ignore is not None
-    ok = found.overlap >= min(threshold, 1 - 1e-10)
-    det, gt, overlap = found.det[ok], found.truth[ok], found.overlap[ok]
-    crowd = truth.ignore[gt]
-    det_truth = np.full(dets.image.size, -1, np.int64)
-    det_overlap = np.full(dets.image.size, np.nan)
-    taken = np.zeros(truth.image.size, bool)
-    step = _steps(det, dets.image)
-    order = np.argsort(step, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(step, minlength=int(step.max(initial=-1)) + 1))]
+    n_det, n_truth = rank.size, truth.image.size
+    walk = np.argsort(dets.image[found.det] * n_det + rank[found.det], kind="stable")  # then by truth row
+    det, gt, overlap = found.det[walk], found.truth[walk], found.overlap[walk]
+    rows = [np.flatnonzero(overlap >= min(t, 1 - 1e-10)) for t in thresholds]
+    block = np.repeat(np.arange(len(thresholds)), [r.size for r in rows])
+    row = np.concatenate([np.zeros(0, np.int64), *rows])
+    det_key, gt_key = block * n_det + det[row], block * n_truth + gt[row]
+    crowd = truth.ignore[gt[row]]
+    step = _steps(det_key, block * (int(dets.image.max(initial=0)) + 1) + dets.image[det[row]])
+    order = np.argsort(step.astype(np.min_scalar_type(max(int(step.max(initial=0)), 1))), kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(step, minlength=1))]
+    taken = np.zeros(len(thresholds) * n_truth, bool)
+    chosen = []
     for start, end in itertools.pairwise(bounds):
-        rows = order[start:end]
-        rows = rows[crowd[rows] | ~taken[gt[rows]]]  # a face is matched once; an ignore region any number of times
-        best = _best(det[rows], gt[rows], overlap[rows], crowd[rows])
-        chosen = rows[best]
-        det_truth[det[chosen]] = gt[chosen]
-        det_overlap[det[chosen]] = overlap[chosen]
-        taken[gt[chosen[~crowd[chosen]]]] = True
-    matched = det_truth >= 0
-    det_ignored = np.zeros(dets.image.size, bool)
-    det_ignored[matched] = truth.ignore[det_truth[matched]]
-    real = matched & ~det_ignored
-    truth_det = np.full(truth.image.size, -1, np.int64)
-    truth_det[det_truth[real]] = np.flatnonzero(real)
-    return Matches(det_truth, det_overlap, det_ignored, truth_det)
+        here = order[start:end]
+        here = here[crowd[here] | ~taken[gt_key[here]]]  # a face is matched once; an ignore region any number of times
+        best = here[_best(det_key[here], overlap[row[here]], crowd[here])]
+        taken[gt_key[best[~crowd[best]]]] = True
+        chosen.append(best)
+    picked = np.sort(np.concatenate([np.zeros(0, np.int64), *chosen]))  # by threshold block
+    cuts = np.searchsorted(block[picked], np.arange(1, len(thresholds)))
+    return [Matches(det[row[p]], gt[row[p]], overlap[row[p]], crowd[p]) for p in np.split(picked, cuts)]
 
 
 def _steps(det: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Per pair (sorted by detection), the rank of its detection among its picture's detections that have pairs."""
+    """Per pair (grouped by detection, detections in walking order), the rank of its detection
+    among its picture's detections that have pairs."""
     new_det = np.r_[True, det[1:] != det[:-1]] if det.size else np.zeros(0, bool)
-    having = det[new_det]  # detection order: by picture, then by descending score
-    first = np.r_[True, image[having][1:] != image[having][:-1]] if having.size else np.zeros(0, bool)
+    having = image[new_det]
+    first = np.r_[True, having[1:] != having[:-1]] if having.size else np.zeros(0, bool)
     position = np.arange(having.size)
     rank = position - np.maximum.accumulate(np.where(first, position, 0))
     return rank[np.cumsum(new_det) - 1]
 
 
-def _best(det: np.ndarray, gt: np.ndarray, overlap: np.ndarray, crowd: np.ndarray) -> np.ndarray:
-    """Index of each detection's choice among its pairs (sorted by detection, then truth row): a
-    real face before an ignore region, then the largest overlap, ties to the later truth row (as
+def _best(det: np.ndarray, overlap: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+    """Index of each detection's choice among its pairs (grouped by detection, then by truth row):
+    a real face before an ignore region, then the largest overlap, ties to the later truth row (as
     COCO's loop does)."""
     if not det.size:
         return np.zeros(0, np.int64)
@@ -177,20 +198,22 @@ def _best(det: np.ndarray, gt: np.ndarray, overlap: np.ndarray, crowd: np.ndarra
     return np.maximum.reduceat(candidate, starts)
 
 
-def ranked(score: np.ndarray) -> np.ndarray:
-    """Detections in COCO's pooled order: descending score, ties in picture order (a stable sort)."""
-    return np.argsort(-score, kind="mergesort")
+def average_precision(tp_at: np.ndarray, ignored_at: np.ndarray, n_truth: int) -> float:
+    """COCO's 101-point interpolated AP (NaN without truth) from the pooled ranks (ascending) of the
+    true positives and of the detections absorbed by ignore regions.
 
-
-def average_precision(tp: np.ndarray, fp: np.ndarray, n_truth: int) -> float:
-    """COCO's 101-point interpolated AP of detections already in :func:`ranked` order (NaN without truth)."""
+    COCO's precision envelope takes, at each recall, the best precision at that recall or beyond;
+    between two true positives precision only falls, so the envelope is read at the true
+    positives alone: at the i-th, ``i`` true and ``rank + 1 - i - absorbed`` false positives.
+    """
     if n_truth == 0:
         return float("nan")
-    tp_sum = np.cumsum(tp, dtype=np.float64)
-    fp_sum = np.cumsum(fp, dtype=np.float64)
-    recall = tp_sum / n_truth
-    precision = tp_sum / (fp_sum + tp_sum + np.spacing(1))
+    if not tp_at.size:
+        return 0.0
+    tp = np.arange(1, tp_at.size + 1, dtype=np.float64)
+    fp = tp_at + 1 - tp - np.searchsorted(ignored_at, tp_at)
+    recall = tp / n_truth
+    precision = tp / (fp + tp + np.spacing(1))
     precision = np.maximum.accumulate(precision[::-1])[::-1]
     at = np.searchsorted(recall, RECALL_POINTS, side="left")
-    points = np.where(at < precision.size, precision[np.minimum(at, precision.size - 1)], 0.0) if tp.size else 0.0
-    return float(np.mean(points))
+    return float(np.mean(np.where(at < precision.size, precision[np.minimum(at, precision.size - 1)], 0.0)))

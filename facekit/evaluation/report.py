@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .inputs import Detected, aligned, detected, truth_for
-from .matching import COCO_IOUS, Matches, average_precision, match, pairs, ranked
+from .matching import COCO_IOUS, Matches, average_precision, match, pairs, ranking
 from .tracking import has_identities, tracking_metrics
 
 HEIGHTS = (0.0, 16.0, 32.0, 64.0, 128.0, math.inf)
@@ -50,17 +50,28 @@ class Evaluation:
         self._found = found
         self._truth = truth
         self._aligned = aligned(found, truth)
+        self._order = ranking(self._aligned.dets.image, self._score)
+        self._rank = np.empty_like(self._order)
+        self._rank[self._order] = np.arange(self._order.size)
+        self._negated = -self._score[self._order]  # ascending: counts above a threshold by binary search
         self._pairs = pairs(self._aligned.dets, self._aligned.truth, min(self.iou, COCO_IOUS[0]))
-        self._matches = self._match(self.iou)
-        self._order = ranked(self._aligned.dets.score if self._aligned.dets.score is not None else np.zeros(0))
-
-    def _match(self, iou: float) -> Matches:
-        return match(self._aligned.dets, self._aligned.truth, self._pairs, iou)
 
     @cached_property
-    def _coco(self) -> list[Matches]:
-        """The matches at COCO's ten IoU thresholds (0.5 reused when it is this evaluation's)."""
-        return [self._matches if t == self.iou else self._match(float(t)) for t in COCO_IOUS]
+    def _walks(self) -> dict[float, tuple[Matches, np.ndarray, np.ndarray]]:
+        """Per IoU threshold (this evaluation's and COCO's ten, matched in one walk): the matches,
+        the pooled ranks of the true positives and those of the detections ignore regions absorbed."""
+        thresholds = sorted({self.iou, *(float(t) for t in COCO_IOUS)})
+        found = match(self._aligned.dets, self._rank, self._aligned.truth, self._pairs, thresholds)
+        return {t: (m, m.ranks(self._rank), m.ranks(self._rank, ignored=True)) for t, m in zip(thresholds, found)}
+
+    @property
+    def _matches(self) -> Matches:
+        return self._walks[self.iou][0]
+
+    @cached_property
+    def _truth_det(self) -> np.ndarray:
+        """Per truth row, the detection that matched it at this evaluation's IoU (-1: none)."""
+        return self._matches.truth_det(self._aligned.truth.image.size)
 
     @property
     def _score(self) -> np.ndarray:
@@ -74,27 +85,33 @@ class Evaluation:
         assert ignore is not None
         return ~ignore
 
+    def _kept(self, threshold: float) -> int:
+        """How many candidates score at least ``threshold`` (they are the first in the pooled order)."""
+        return int(np.searchsorted(self._negated, -threshold, side="right"))
+
     # -- the curve ---------------------------------------------------------------------------------
+
+    @cached_property
+    def _curve(self) -> pd.DataFrame:
+        score = -self._negated
+        last = np.flatnonzero(np.r_[score[1:] != score[:-1], True]) if score.size else np.zeros(0, np.int64)
+        _, tp_at, ignored_at = self._walks[self.iou]
+        tp = np.searchsorted(tp_at, last, side="right")
+        fp = last + 1 - tp - np.searchsorted(ignored_at, last, side="right")
+        return _rates(score[last], tp, fp, int(self._real_truth.sum()))
 
     def curve(self) -> pd.DataFrame:
         """One row per distinct candidate score, descending: keeping the candidates scoring at least
         ``threshold`` gives ``tp``, ``fp``, ``fn``, ``precision``, ``recall`` and ``f1``."""
-        order = self._order
-        score = self._score[order]
-        tp = np.cumsum(self._matches.det_tp[order])
-        fp = np.cumsum(self._matches.det_fp[order])
-        last = np.r_[score[1:] != score[:-1], True] if score.size else np.zeros(0, bool)
-        return _rates(score[last], tp[last], fp[last], int(self._real_truth.sum()))
+        return self._curve.copy()
 
     def at(self, threshold: float) -> dict[str, float]:
         """TP, FP, FN, precision, recall and F1 keeping the candidates scoring at least ``threshold``."""
-        kept = self._score >= threshold
-        row = _rates(
-            np.array([threshold]),
-            np.array([int((self._matches.det_tp & kept).sum())]),
-            np.array([int((self._matches.det_fp & kept).sum())]),
-            int(self._real_truth.sum()),
-        )
+        kept = self._kept(threshold)
+        _, tp_at, ignored_at = self._walks[self.iou]
+        tp = int(np.searchsorted(tp_at, kept))
+        fp = kept - tp - int(np.searchsorted(ignored_at, kept))
+        row = _rates(np.array([threshold]), np.array([tp]), np.array([fp]), int(self._real_truth.sum()))
         return {str(k): (int(v) if k in ("tp", "fp", "fn") else float(v)) for k, v in row.iloc[0].items()}
 
     # -- the summary -------------------------------------------------------------------------------
@@ -102,12 +119,11 @@ class Evaluation:
     def summary(self) -> dict[str, Any]:
         """AP (IoU 0.5 and COCO's 0.5:0.95), the figures at the result's threshold, the F1-best
         threshold, recall by face height and, when the truth has identities, tracking metrics."""
-        dets = np.ones(self._score.size, bool)
-        out = self._figures(dets, np.ones(self._real_truth.size, bool))
-        curve = self.curve()
-        best = curve.iloc[int(curve["f1"].to_numpy().argmax())] if len(curve) else None
-        out["best_f1"] = math.nan if best is None else float(best["f1"])
-        out["best_f1_threshold"] = math.nan if best is None else float(best["threshold"])
+        out = self._figures(None, np.ones(self._real_truth.size, bool))
+        curve = self._curve
+        best = int(curve["f1"].to_numpy().argmax()) if len(curve) else None
+        out["best_f1"] = math.nan if best is None else float(curve["f1"].iloc[best])
+        out["best_f1_threshold"] = math.nan if best is None else float(curve["threshold"].iloc[best])
         out.update(self._recall_by_height())
         if has_identities(self._truth, self._found.video):
             out.update(tracking_metrics(self._truth, self._found.kept(), self._found.frames))
@@ -116,7 +132,7 @@ class Evaluation:
     def per_file(self) -> pd.DataFrame:
         """The summary's detection figures (no tracking) per source, one row each."""
         picture_source = self._aligned.images["source"].to_numpy(object)
-        det_source = picture_source[self._aligned.dets.image]
+        det_source = picture_source[self._aligned.dets.image][self._order]
         truth_source = picture_source[self._aligned.truth.image]
         rows = [
             {"source": source, **self._figures(det_source == source, truth_source == source)}
@@ -124,18 +140,29 @@ class Evaluation:
         ]
         return pd.DataFrame(rows)
 
-    def _figures(self, dets: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
-        """AP and the figures at the threshold for the detections and truth rows selected by masks."""
+    def _figures(self, chosen: np.ndarray | None, truth: np.ndarray) -> dict[str, Any]:
+        """AP and the figures at the threshold for the truth rows of mask ``truth`` and the
+        detections ``chosen`` (a mask over the pooled order; None: all of them)."""
         n_truth = int((truth & self._real_truth).sum())
-        order = self._order[dets[self._order]]
-        aps = [average_precision(m.det_tp[order], m.det_fp[order], n_truth) for m in self._coco]
-        kept = dets & (self._score >= self.threshold)
-        tp, fp = int((self._matches.det_tp & kept).sum()), int((self._matches.det_fp & kept).sum())
+        kept = self._kept(self.threshold)
+        within = None if chosen is None else np.cumsum(chosen) - 1  # pooled rank -> rank among the chosen
+        aps, counts = [], {}
+        for t, (_, tp_at, ignored_at) in self._walks.items():
+            if chosen is not None:
+                tp_at, ignored_at = tp_at[chosen[tp_at]], ignored_at[chosen[ignored_at]]
+            counts[t] = int(np.searchsorted(tp_at, kept)), int(np.searchsorted(ignored_at, kept))
+            if t in COCO_IOUS:
+                if within is not None:
+                    tp_at, ignored_at = within[tp_at], within[ignored_at]
+                aps.append(average_precision(tp_at, ignored_at, n_truth))
+        n_detections = kept if chosen is None else int(chosen[:kept].sum())
+        tp, ignored = counts[self.iou]
+        fp = n_detections - tp - ignored
         rates = _rates(np.array([self.threshold]), np.array([tp]), np.array([fp]), n_truth).iloc[0]
         return {
             "n_truth": n_truth,
             "n_ignore": int((truth & ~self._real_truth).sum()),
-            "n_detections": int(kept.sum()),
+            "n_detections": n_detections,
             "threshold": self.threshold,
             "iou": self.iou,
             "tp": tp,
@@ -160,7 +187,7 @@ class Evaluation:
 
     def _found_at(self, threshold: float) -> np.ndarray:
         """Per truth row, whether a detection scoring at least ``threshold`` matched it."""
-        by = self._matches.truth_det
+        by = self._truth_det
         found = by >= 0
         found[found] = self._score[by[found]] >= threshold
         return found
@@ -169,21 +196,30 @@ class Evaluation:
 
     def matches(self, threshold: float | None = None) -> pd.DataFrame:
         """One row per truth box (``outcome`` tp, fn or ignore) and per detection scoring at least
-        ``threshold`` (default: the result's; tp, fp or ignored), with ``iou`` of the pair, the
-        detection's ``score``, ``size`` (box height, pixels) and ``partner`` (the other row's index)."""
+        ``threshold`` (default: the result's; tp, fp or ignored; by picture, then descending score),
+        with ``iou`` of the pair, the detection's ``score``, ``size`` (box height, pixels) and
+        ``partner`` (the other row's index)."""
         threshold = self.threshold if threshold is None else float(threshold)
         m = self._matches
         truth, dets, images = self._aligned.truth_rows, self._aligned.dets, self._aligned.images
-        kept = np.flatnonzero(self._score >= threshold)
+        det_truth = np.full(self._score.size, -1, np.int64)
+        det_truth[m.det] = m.truth
+        det_overlap = np.full(self._score.size, np.nan)
+        det_overlap[m.det] = m.overlap
+        det_ignored = np.zeros(self._score.size, bool)
+        det_ignored[m.det] = m.ignored
+        det_tp = (det_truth >= 0) & ~det_ignored
+        by_picture = np.lexsort((self._rank, dets.image))
+        kept = by_picture[self._score[by_picture] >= threshold]
         picture = dets.image[kept]
         found = self._found_at(threshold)
         truth_outcome = np.where(~self._real_truth, "ignore", np.where(found, "tp", "fn"))
-        det_outcome = np.where(m.det_ignored, "ignored", np.where(m.det_tp, "tp", "fp"))[kept]
+        det_outcome = np.where(det_ignored, "ignored", np.where(det_tp, "tp", "fp"))[kept]
         position = np.full(self._score.size, -1)
         position[kept] = len(truth) + np.arange(kept.size)
-        partner_det = _where_found(found, m.truth_det, position, -1)
-        partner_truth = np.where(m.det_tp[kept], m.det_truth[kept], -1)
-        truth_iou = _where_found(found, m.truth_det, m.det_overlap, np.nan)
+        partner_det = _where_found(found, self._truth_det, position, -1)
+        partner_truth = np.where(det_tp[kept], det_truth[kept], -1)
+        truth_iou = _where_found(found, self._truth_det, det_overlap, np.nan)
         table = pd.concat(
             [
                 pd.DataFrame(
@@ -193,7 +229,7 @@ class Evaluation:
                         "source": truth["source"].to_numpy(object),
                         "frame": truth["frame"].to_numpy(),
                         "track_id": truth["track_id"].array,
-                        "score": _where_found(found, m.truth_det, self._score, np.nan),
+                        "score": _where_found(found, self._truth_det, self._score, np.nan),
                         "iou": truth_iou,
                         "partner": partner_det,
                         **{c: truth[c].to_numpy() for c in ("x", "y", "w", "h")},
@@ -207,7 +243,7 @@ class Evaluation:
                         "frame": images["frame"].to_numpy(np.int64)[picture],
                         "track_id": pd.array([pd.NA] * kept.size, dtype="Int64"),
                         "score": self._score[kept],
-                        "iou": m.det_overlap[kept],
+                        "iou": det_overlap[kept],
                         "partner": partner_truth,
                         **{c: dets.boxes[kept, k] for k, c in enumerate(("x", "y", "w", "h"))},
                     }
