@@ -86,7 +86,8 @@ def match(overlap: np.ndarray, threshold: float, *, method: Method = "hungarian"
     if method == "hungarian":
         from scipy.optimize import linear_sum_assignment  # deferred: SciPy costs ~0.3 s at import
 
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
+        # pairs under the threshold count as nothing, so they never take the place of pairs over it
+        rows, cols = linear_sum_assignment(np.where(overlap >= threshold, overlap, 0.0), maximize=True)
     elif method == "greedy":
         rows, cols = _greedy(overlap, threshold)
     else:
