@@ -10,6 +10,7 @@ slider values and reading ``count``, ``image`` and the counters.
 from __future__ import annotations
 
 import io
+import math
 import threading
 import time
 from collections import deque
@@ -19,6 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -29,11 +31,14 @@ from .media import Video, decode, frame_pixels, read_source
 from .media.sources import SourceLike
 from .pipeline import detect
 from .plot._style import plural
+from .plot.evaluation import OUTCOME_COLORS, f1_curve, outcome_overlay, pr_curve
 from .plot.pictures import shrunk
 from .result import Result
 from .table import BOX_COLUMNS, LANDMARK_COLUMNS
 
 STEP = 0.05
+TRUTH_STEP = 0.01
+"""The slider's step with ground truth: fine enough to reach the F1-best threshold (see :func:`representable`)."""
 MAX_LABELS = 40
 """Above this many faces the overlay drops the id/score tags: unreadable at widget size, and the
 slowest part of a redraw."""
@@ -45,8 +50,14 @@ LABEL_STYLE = {"description_width": "initial"}  # slider names in full ("num_fra
 class ThresholdExplorer(widgets.VBox):
     """A confidence slider (step 0.05) that re-filters a Result's cached candidates, never the model,
     and redraws the overlay, the kept-face count, the score histogram and the faces-kept curve.
-    On a video, a frame picker moves over the analysed frames. With ``truth`` (anything
-    :func:`facekit.evaluate` takes), precision and recall at the threshold are shown too."""
+    On a video, a frame picker moves over the analysed frames.
+
+    With ``truth`` (anything :func:`facekit.evaluate` takes) the result is evaluated once; then the
+    slider (step 0.01) colours the boxes by outcome at its threshold (true positives, false
+    positives, missed faces dashed), reads out precision, recall and F1 (``metrics``, equal to
+    ``evaluation.at(threshold)``), and the PR and F1 curves replace the histogram and faces-kept
+    curve, marked at the threshold; the "best F1" button moves the slider to the F1-best threshold.
+    """
 
     def __init__(
         self,
@@ -65,15 +76,17 @@ class ThresholdExplorer(widgets.VBox):
         self._source = source
         self._width = width * 0.62  # the picture's share of the figure
         self._thumbnails: dict[int, tuple[np.ndarray | None, float]] = {}
-        self._curve = _truth_curve(self.base, truth)
+        self.truth = None if truth is None else TruthView(self.base, truth)
+        self.metrics: dict[str, float] = {}  # with truth: tp, fp, fn, precision, recall, f1 at the threshold
         self.update_ms = 0.0
         self.frame = self.base.frames[0] if self.base.frames else 0
-        lowest = np.ceil(round(self.base.floor / STEP, 6)) * STEP
+        step = STEP if self.truth is None else TRUTH_STEP
+        lowest = np.ceil(round(self.base.floor / step, 6)) * step
         self.slider = widgets.FloatSlider(
             value=max(self.base.confidence, lowest),
             min=lowest,
             max=1.0,
-            step=STEP,
+            step=step,
             description="confidence",
             continuous_update=True,
             readout_format=".2f",
@@ -101,10 +114,23 @@ class ThresholdExplorer(widgets.VBox):
         )
         self._canvas = FigureCanvasAgg(self._figure)
         self._background = None  # the picture, axes and ticks, drawn once per frame (see _render)
-        super().__init__([widgets.HBox([self.slider, self.count]), self.frame_picker, self.image])
+        self.best_button = widgets.Button(
+            description="best F1",
+            tooltip="move the slider to the threshold of the highest F1",
+            layout=widgets.Layout(display="none" if self.truth is None else ""),
+        )
+        self.best_button.add_class("facekit-best-f1")
+        self.best_button.on_click(lambda _: self.show_best())
+        controls = widgets.HBox([self.slider, self.best_button, self.count])
+        super().__init__([controls, self.frame_picker, self.image])
         self.slider.observe(self._changed, names="value")
         self.frame_picker.observe(self._picked, names="value")
         self._redraw(self.slider.value)
+
+    def show_best(self) -> None:
+        """Move the slider to the F1-best threshold (what the "best F1" button does)."""
+        if self.truth is not None:
+            self.slider.value = representable(*self.truth.best_span(), self.slider.step)
 
     def _changed(self, change: dict[str, Any]) -> None:
         self._redraw(change["new"])
@@ -125,26 +151,39 @@ class ThresholdExplorer(widgets.VBox):
 
     def _redraw(self, confidence: float) -> None:
         started = time.perf_counter()
-        self.result = self.base.filter(confidence=round(confidence, 6))
+        threshold = round(confidence, 6)
+        self.result = self.base.filter(confidence=threshold)
         faces = self.result.to_frame()
         thumbnail, scale = self._thumbnail(self.frame)
-        shown = _scaled(faces[faces["frame"] == self.frame], scale)
-        picture_ax, histogram_ax, kept_ax = self._axes
+        here = faces[faces["frame"] == self.frame]
+        picture_ax, top_ax, bottom_ax = self._axes
         first = not picture_ax.has_data()
         for ax in self._axes:
             _wipe(ax)
         size = (thumbnail.shape[1], thumbnail.shape[0]) if thumbnail is not None else _size(self.base, scale)
-        plot.overlay(thumbnail if first else None, shown, ax=picture_ax, size=size, labels=len(shown) <= MAX_LABELS)
+        picture = thumbnail if first else None
+        if self.truth is None:
+            plot.overlay(picture, _scaled(here, scale), ax=picture_ax, size=size, labels=len(here) <= MAX_LABELS)
+            plot.score_histogram(self.scores, confidence, ax=top_ax)
+            plot.faces_kept(self.scores, confidence, ax=bottom_ax)
+        else:
+            shown = self.truth.shown(self.frame, threshold)
+            labels = len(shown) <= MAX_LABELS
+            outcome_overlay(picture, _scaled(shown, scale), ax=picture_ax, size=size, labels=labels)
+            pr_curve(self.truth.curve, threshold, ax=top_ax)
+            f1_curve(self.truth.curve, threshold, ax=bottom_ax)
+            self.metrics = self.truth.at(threshold)
         if self.base.is_video:
-            picture_ax.set_title(f"frame {self.frame}: {plural(len(shown), 'face')}")
-        plot.score_histogram(self.scores, confidence, ax=histogram_ax)
-        plot.faces_kept(self.scores, confidence, ax=kept_ax)
+            outcomes = f" · {picture_ax.get_title()}" if self.truth is not None else ""
+            picture_ax.set_title(f"frame {self.frame}: {plural(len(here), 'face')}{outcomes}")
         kept = len(self.result)
-        text = f"<b>{kept}</b> {'face' if kept == 1 else 'faces'} kept at confidence ≥ {confidence:.2f}"
+        text = f"<b>{kept}</b> {'face' if kept == 1 else 'faces'} kept at confidence ≥ {_decimals(threshold)}"
         if self.base.is_video:
-            text += f" ({len(shown)} in frame {self.frame}, {plural(len(self.base.frames), 'frame')} analysed)"
+            text += f" ({len(here)} in frame {self.frame}, {plural(len(self.base.frames), 'frame')} analysed)"
+        if self.truth is not None:
+            text += _metrics_text(self.metrics)
         self.image.value = self._render()
-        self.count.value = text + _truth_text(self._curve, confidence)  # last: the count says the picture is ready
+        self.count.value = text  # last: the count says the picture is ready
         self.update_ms = (time.perf_counter() - started) * 1e3
 
     def _render(self) -> bytes:
@@ -172,21 +211,93 @@ class ThresholdExplorer(widgets.VBox):
         return _encode(self._canvas)
 
 
-def _truth_curve(result: Result, truth: Any) -> pd.DataFrame | None:
-    """Precision and recall at every threshold against ``truth`` (None without truth)."""
-    if truth is None:
-        return None
-    from .evaluation import evaluate
+class TruthView:
+    """A Result against ground truth for the explorer, computed once: the evaluation, its exact
+    curve and every match with all candidates kept. A slider move only looks these up.
 
-    return evaluate(result, truth).curve().sort_values("threshold").reset_index(drop=True)
+    COCO matches detections in order of descending score, so a detection's match never depends on
+    lower-scoring ones: at threshold ``t`` the detections are those scoring at least ``t`` with
+    the outcome they have with all kept, and a true face is found when the detection matching it
+    scores at least ``t`` (else missed). That is what ``Evaluation.matches(threshold=t)`` returns
+    (the tests check it at many thresholds), at a fraction of the cost."""
+
+    def __init__(self, result: Result, truth: Any) -> None:
+        from .evaluation import evaluate
+
+        self.evaluation = evaluate(result, truth)
+        self.curve = self.evaluation.curve()  # one row per distinct score, descending
+        self._ascending = self.curve["threshold"].to_numpy(np.float64)[::-1]
+        self._nothing = self.evaluation.at(math.inf)  # the figures with no candidate kept
+        every = self.evaluation.matches(threshold=-math.inf)
+        self._every = every.assign(kind=every["kind"].astype(str), outcome=every["outcome"].astype(str))
+        self._frames: dict[int, pd.DataFrame] = {}
+
+    def at(self, threshold: float) -> dict[str, float]:
+        """TP, FP, FN, precision, recall and F1 keeping the candidates scoring at least ``threshold``
+        (the curve's row for the lowest score at or above it): equal to ``evaluation.at(threshold)``."""
+        kept = self._ascending.size - int(np.searchsorted(self._ascending, threshold, side="left"))
+        row = self._nothing if kept == 0 else self.curve.iloc[kept - 1].to_dict()
+        return {str(k): (int(v) if k in ("tp", "fp", "fn") else float(v)) for k, v in row.items()} | {
+            "threshold": float(threshold)
+        }
+
+    def matches(self, frame: int, threshold: float) -> pd.DataFrame:
+        """The rows of ``Evaluation.matches(threshold)`` in ``frame``: truth boxes and kept detections."""
+        if frame not in self._frames:
+            self._frames[frame] = self._every[self._every["frame"] == frame].reset_index(drop=True)
+        rows = self._frames[frame]
+        truth = (rows["kind"] == "truth").to_numpy()
+        reached = (rows["score"] >= threshold).to_numpy(bool, na_value=False)
+        missed = truth & (rows["outcome"] == "tp").to_numpy() & ~reached  # its detection is below the threshold
+        rows = rows.assign(outcome=np.where(missed, "fn", rows["outcome"]))
+        rows[["score", "iou", "partner"]] = rows[["score", "iou", "partner"]].mask(
+            pd.Series(missed, rows.index), axis=0
+        )
+        return rows[truth | reached]
+
+    def shown(self, frame: int, threshold: float) -> pd.DataFrame:
+        """What the picture shows: the matches, less the truth boxes of true positives (under their detection)."""
+        rows = self.matches(frame, threshold)
+        return rows[~((rows["kind"] == "truth") & (rows["outcome"] == "tp"))]
+
+    def best_span(self) -> tuple[float, float]:
+        """The F1-best threshold (as ``summary()["best_f1_threshold"]``: the highest of the best) and
+        the next lower candidate score (-inf if none): any threshold above that keeps the same candidates."""
+        if not len(self.curve):
+            return 1.0, -math.inf
+        best = int(self.curve["f1"].to_numpy().argmax())
+        lower = float(self.curve["threshold"].iloc[best + 1]) if best + 1 < len(self.curve) else -math.inf
+        return float(self.curve["threshold"].iloc[best]), lower
 
 
-def _truth_text(curve: pd.DataFrame | None, confidence: float) -> str:
-    if curve is None or not len(curve):
-        return ""
-    at = curve[curve["threshold"] >= confidence - 1e-9]
-    row = at.iloc[0] if len(at) else curve.iloc[-1]
-    return f" · precision {row['precision']:.2f}, recall {row['recall']:.2f}"
+def representable(high: float, low: float, step: float) -> float:
+    """A threshold in (``low``, ``high``] with the fewest decimals: a multiple of ``step`` (where the
+    slider can rest) when one fits, else 3 to 6 decimals, else ``high`` itself. Between two
+    candidate scores every threshold keeps the same candidates, so it gives exactly ``high``'s figures."""
+    for unit in (step, 1e-3, 1e-4, 1e-5, 1e-6):
+        value = round(math.floor(round(high / unit, 6)) * unit, 6)
+        if value > high:
+            value = round(value - unit, 6)
+        if low < value <= high:
+            return value
+    return high
+
+
+def _decimals(threshold: float) -> str:
+    """A threshold as the slider shows it (two decimals), with more where it has them."""
+    return f"{threshold:.2f}" if abs(threshold - round(threshold, 2)) < 1e-9 else f"{threshold:.6g}"
+
+
+def _metrics_text(metrics: dict[str, float]) -> str:
+    """The readout against truth: counts with their box colours (the picture's key), precision, recall and F1."""
+    key = " ".join(
+        f"<span style='color:{to_hex(OUTCOME_COLORS[o])}'>{mark}</span> {o.upper()} {metrics[o]}"
+        for o, mark in (("tp", "■"), ("fp", "■"), ("fn", "⬚"))
+    )
+    return (
+        f" · {key} (missed faces dashed) · precision {metrics['precision']:.2f}, recall {metrics['recall']:.2f}, "
+        f"<b>F1 {metrics['f1']:.2f}</b>"
+    )
 
 
 class FrameExplorer(widgets.VBox):
@@ -396,8 +507,9 @@ def _detach(figure: Figure) -> None:
 
 
 def _drawn(ax) -> list:
-    """What the plot functions draw on ``ax`` (not the picture, the axes or their ticks)."""
-    return [*ax.patches, *ax.lines, *ax.collections, *ax.texts, ax.title]
+    """What the plot functions draw on ``ax`` (not the picture, the axes or their ticks); the title last."""
+    legend = [ax.legend_] if ax.legend_ is not None else []  # its labels name the threshold
+    return [*ax.patches, *ax.lines, *ax.collections, *ax.texts, *legend, ax.title]
 
 
 def _wipe(ax) -> None:
@@ -405,6 +517,7 @@ def _wipe(ax) -> None:
     ``ax.clear()`` rebuilds every tick and cost a quarter of a slider update."""
     for artist in _drawn(ax)[:-1]:  # all but the title, which stays and is rewritten
         artist.remove()
+    ax.set_prop_cycle(None)  # the plots' lines take the same default colours at every redraw
 
 
 def _thumbnail(pixels: np.ndarray, width: float) -> tuple[np.ndarray, float]:

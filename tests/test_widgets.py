@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
 import facekit as fk
 from facekit.engine import Detector
+from facekit.plot.evaluation import OUTCOME_COLORS
 
 widgets = pytest.importorskip("facekit.widgets")
 
@@ -129,12 +136,134 @@ def test_frame_explorer_refuses_a_picture(solvay_path):
         widgets.FrameExplorer(solvay_path)
 
 
+def test_representable_threshold_keeps_the_same_candidates():
+    assert widgets.representable(0.7338, 0.1439, 0.01) == 0.73  # on the slider's step
+    assert widgets.representable(0.7338, 0.7331, 0.01) == 0.7338  # no step value between the two scores
+    assert widgets.representable(0.3, 0.2, 0.01) == 0.3 and widgets.representable(0.5, -math.inf, 0.01) == 0.5
+    assert widgets.representable(0.12345671, 0.1234567, 0.01) == 0.12345671  # closer than 1e-6: itself
+
+
+def outcome_boxes(ax: Any) -> set[tuple[float, float, float, float, str, bool]]:
+    """The boxes drawn on the picture: (left, top, right, bottom, colour, dashed), from the rectangle collections."""
+    found = set()
+    for collection in ax.collections:
+        paths = collection.get_paths()
+        if type(collection).__name__ != "PolyCollection" or not paths:
+            continue
+        dashed = any(dashes is not None for _, dashes in collection.get_linestyle())
+        colours = np.broadcast_to(collection.get_edgecolors(), (len(paths), 4))
+        for path, colour in zip(paths, colours):
+            left, top, right, bottom = np.asarray(path.vertices)[[0, 2]].ravel()
+            found.add((*np.round([left, top, right, bottom], 2).tolist(), to_hex(colour[:3]), dashed))
+    return found
+
+
+def expected_boxes(table: pd.DataFrame, scale: float) -> set[tuple[float, float, float, float, str, bool]]:
+    """What the picture must show of an Evaluation.matches table: all but the truth boxes of true positives."""
+    shown = table[~((table["kind"] == "truth") & (table["outcome"] == "tp"))]
+    corners = (np.array([r.x, r.y, r.w, r.h]) * scale for r in shown.itertuples())
+    return {
+        (
+            *np.round([x, y, x + w, y + h], 2).tolist(),
+            to_hex(OUTCOME_COLORS[str(r.outcome)]),
+            r.outcome in ("fn", "ignore", "ignored"),
+        )
+        for (x, y, w, h), r in zip(corners, shown.itertuples())
+    }
+
+
+@pytest.fixture(scope="module")
+def solvay_with_errors(solvay_path):
+    """Solvay's result and a truth with three faces left out (so their detections are false
+    positives) and two boxes on the wall added (faces nobody finds)."""
+    result = fk.detect(solvay_path)
+    truth = fk.data.truth("solvay")[["x", "y", "w", "h"]]
+    wall = pd.DataFrame({"x": [1500.0, 1700.0], "y": [200.0, 260.0], "w": [60.0, 70.0], "h": [80.0, 90.0]})
+    return result, pd.concat([truth.iloc[3:], wall], ignore_index=True)
+
+
 @pytest.mark.slow
-def test_threshold_explorer_with_truth_shows_precision_and_recall(newton_path):
-    result = fk.detect(newton_path, confidence=0.5)
-    truth = result.to_frame()[["frame", "x", "y", "w", "h"]]
+def test_threshold_explorer_with_truth_colours_outcomes_and_reads_out_the_curve(solvay_with_errors):
+    import matplotlib.pyplot as plt
+
+    result, truth = solvay_with_errors
+    evaluation = fk.evaluate(result, truth)  # a separate evaluation, to compare with
     explorer = widgets.ThresholdExplorer(result, truth=truth)
-    assert explorer.count.value.endswith("precision 1.00, recall 1.00")
-    explorer.slider.value = 0.05  # the floor: the false candidates come in
-    extra = len(result.filter(confidence=0.05)) - 1
-    assert explorer.count.value.endswith(f"precision {1 / (1 + extra):.2f}, recall 1.00") and extra > 0
+    assert explorer.slider.step == 0.01 and explorer.best_button.layout.display != "none"
+    picture, pr, f1 = explorer._axes
+    scale = explorer._thumbnail(0)[1]
+    seen, both = set(), None
+    for value in (0.5, 0.1, 0.8, 0.83, 0.05, 0.95, 0.5):
+        explorer.slider.value = value
+        at = evaluation.at(value)
+        assert explorer.metrics == pytest.approx(at) and set(explorer.metrics) == set(at)
+        text = explorer.count.value
+        for key in ("tp", "fp", "fn"):
+            assert f"{key.upper()} {at[key]}" in text
+        assert f"precision {at['precision']:.2f}, recall {at['recall']:.2f}, <b>F1 {at['f1']:.2f}</b>" in text
+        matches = evaluation.matches(threshold=value)
+        assert outcome_boxes(picture) == expected_boxes(matches, scale)
+        assert picture.get_title() == f"{at['tp']} TP · {at['fp']} FP · {at['fn']} FN"
+        marker = [line for line in pr.lines if line.get_label().startswith("threshold")]
+        assert [(m.get_xdata()[0], m.get_ydata()[0]) for m in marker] == [
+            pytest.approx((at["recall"], at["precision"]))
+        ]
+        line = [line for line in f1.lines if line.get_label().startswith("threshold")]
+        assert list(line[0].get_xdata()) == [pytest.approx(value)] * 2
+        seen |= {key for key in ("fp", "fn") if at[key]}
+        if at["fp"] and at["fn"]:
+            both = value
+    assert seen == {"fp", "fn"} and both == 0.5  # false positives and missed faces, both shown at once
+    assert plt.get_fignums() == []  # nothing drawn through pyplot
+
+
+@pytest.mark.slow
+def test_best_f1_button_moves_the_slider_to_the_f1_best_threshold(solvay_with_errors):
+    result, truth = solvay_with_errors
+    evaluation = fk.evaluate(result, truth)
+    summary = evaluation.summary()
+    explorer = widgets.ThresholdExplorer(result, truth=truth)
+    explorer.slider.value = 0.85
+    assert explorer.metrics["f1"] < summary["best_f1"]
+    explorer.best_button.click()
+    value = explorer.slider.value
+    assert value <= summary["best_f1_threshold"] and round(value / 0.01, 6).is_integer()  # on the slider's step
+    kept = result.candidates()["score"]
+    assert ((kept >= value) == (kept >= summary["best_f1_threshold"])).all()  # the same candidates kept
+    assert explorer.metrics == pytest.approx({**evaluation.at(summary["best_f1_threshold"]), "threshold": value})
+    assert explorer.metrics["f1"] == pytest.approx(summary["best_f1"])
+    assert f"<b>F1 {summary['best_f1']:.2f}</b>" in explorer.count.value
+
+
+@pytest.mark.slow
+def test_threshold_explorer_truth_matches_equal_the_evaluation_at_every_threshold(solvay_with_errors):
+    result, truth = solvay_with_errors
+    view = widgets.TruthView(result, truth)
+    scores = np.unique(result.candidates()["score"].to_numpy())
+    columns = ["kind", "outcome", "x", "y", "w", "h", "score"]
+    for threshold in [*scores[::3], *(scores[:-1:4] + np.diff(scores)[::4] / 2), 0.0, 1.0]:
+        expected = view.evaluation.matches(threshold=threshold)
+        mine = view.matches(0, threshold)
+        ordered = [
+            frame.astype({"kind": str, "outcome": str})[columns].sort_values(columns).reset_index(drop=True)
+            for frame in (expected, mine)
+        ]
+        pd.testing.assert_frame_equal(*ordered)
+        assert view.at(threshold) == pytest.approx(view.evaluation.at(threshold))
+
+
+@pytest.mark.slow
+def test_threshold_explorer_outcomes_follow_the_frame_picker(pan_clip):
+    result = fk.detect(pan_clip.path, num_frames=4, progress=False)
+    truth = fk.data.pan_truth(pan_clip)
+    explorer = widgets.ThresholdExplorer(result, truth=truth)
+    evaluation = explorer.truth.evaluation
+    scale = explorer._thumbnail(result.frames[0])[1]
+    for frame in (result.frames[2], result.frames[0], result.frames[3]):
+        explorer.frame_picker.value = frame
+        for value in (0.5, 0.3):
+            explorer.slider.value = value
+            table = evaluation.matches(threshold=value)
+            assert outcome_boxes(explorer._axes[0]) == expected_boxes(table[table["frame"] == frame], scale)
+            assert explorer._axes[0].get_title().startswith(f"frame {frame}: ")
+            assert explorer.metrics == pytest.approx(evaluation.at(value))  # the figures are the whole video's

@@ -97,18 +97,21 @@ def outcome_overlay(
     ax: Axes | None = None,
     size: tuple[int | None, int | None] = (None, None),
     linewidth: float = 1.5,
+    labels: bool = True,
 ) -> Axes:
-    """``matches`` rows (of one picture) over ``picture``, coloured by outcome, detections labelled with their score."""
+    """``matches`` rows (of one picture) over ``picture``, coloured by outcome, missed faces and ignore
+    regions dashed, detections labelled with their score (``labels=False``: no tags)."""
     blank = pd.DataFrame({c: pd.Series(dtype=float) for c in ("x", "y", "w", "h", "score")}).assign(
         track_id=pd.Series(dtype="Int64")
     )
     ax = overlay(picture, blank, ax=ax, size=size, labels=False, landmarks=False)
     colors = np.array([to_rgb(OUTCOME_COLORS[o]) for o in matches["outcome"]]).reshape(-1, 3)
-    dashed = (matches["outcome"].isin(["ignore", "ignored"])).to_numpy()
+    dashed = (matches["outcome"].isin(["fn", "ignore", "ignored"])).to_numpy()
     draw_boxes(ax, matches[~dashed], colors[~dashed], linewidth)
     draw_boxes(ax, matches[dashed], colors[dashed], linewidth, linestyles="--")
     texts = [o.upper() if pd.isna(s) else f"{o.upper()} {s:.2f}" for o, s in zip(matches["outcome"], matches["score"])]
-    draw_labels(ax, matches, texts, colors, priority=matches["score"].to_numpy(float, na_value=np.nan))
+    if labels:
+        draw_labels(ax, matches, texts, colors, priority=matches["score"].to_numpy(float, na_value=np.nan))
     counts = matches["outcome"].value_counts()
     ax.set_title(" · ".join(f"{counts.get(o, 0)} {o.upper()}" for o in ("tp", "fp", "fn")))
     return ax
