@@ -35,10 +35,10 @@ from .table import BOX_COLUMNS, REMOVED_DTYPES, empty, typed
 __all__ = ["TrackingSettings", "assign_tracks", "departures"]
 
 _NO_MATCH = 1e6
-SHIFT_SHARE = 0.5
-"""Share of the faces that must move together for a camera move, without appearance."""
-SHIFT_SHARE_ALIKE = 0.3
-"""The same share when each vote pairs faces that look alike."""
+SHIFT_MARGIN = 1.5
+"""How many times more faces the camera move must explain than any other move for it to be certain."""
+_RATIO = 2.0
+"""Lowe's ratio: a face matched by appearance must be this many times nearer than the next candidate."""
 _MAX_CANDIDATES = 128
 
 
@@ -123,8 +123,11 @@ def assign_tracks(
     position = np.searchsorted(frames["frame"].to_numpy(), faces["frame"].to_numpy())
     if len(faces) and not (frames["frame"].to_numpy()[np.minimum(position, len(frames) - 1)] == faces["frame"]).all():
         raise InvalidInputError("every face's frame must be one of the analysed frames")
-    pieces = _online(boxes, features, position, clock, shot, settings)
-    track_ids = _relink(pieces, boxes, features, position, clock, shot, settings)
+    rivals = _row_rivals(features, position)
+    pieces, camera, trusted = _online(boxes, features, rivals, position, clock, shot, settings)
+    scene = boxes.copy()
+    scene[:, :2] -= camera[position]  # where each face is in the scene the camera moves over
+    track_ids = _relink(pieces, scene, features, rivals, position, clock, shot, trusted, settings)
     return track_ids, _removed(track_ids, boxes, position, frames["frame"].to_numpy(), clock, settings.patience)
 
 
@@ -159,25 +162,39 @@ def _clock(frames: pd.DataFrame) -> np.ndarray:
     return frames["frame"].to_numpy(np.float64) if np.isnan(times).any() else times
 
 
+def _row_rivals(features: np.ndarray | None, position: np.ndarray) -> np.ndarray:
+    """Per face, the appearance distance to the nearest other face of its frame (inf if none known)."""
+    rivals = np.full(len(position), np.inf)
+    if features is not None:
+        for rows in pd.Series(np.arange(len(position))).groupby(position).indices.values():
+            rivals[rows] = _rivals(features[rows])
+    return rivals
+
+
 def _online(
     boxes: np.ndarray,
     features: np.ndarray | None,
+    rivals: np.ndarray,
     position: np.ndarray,
     clock: np.ndarray,
     shot: np.ndarray,
     settings: TrackingSettings,
-) -> np.ndarray:
-    """Fragment id of each face: frame-by-frame association within each shot."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fragment id of each face (frame-by-frame association within each shot), the camera's
+    position at each analysed frame (the sum of its moves) and whether its move into that frame was certain."""
     order = np.argsort(position, kind="stable")  # rows frame by frame, whatever order they came in
     starts = np.searchsorted(position[order], np.arange(len(clock) + 1))
     ids = np.full(len(boxes), -1, dtype=np.int64)
+    moves = np.zeros((len(clock), 2))
+    certain = np.ones(len(clock), bool)
     tracker = _Tracker(settings)
     for index, now in enumerate(clock):
         if index and shot[index] != shot[index - 1]:
             tracker = _Tracker(settings, next_id=tracker.next_id)  # a cut ends every track
         rows = order[starts[index] : starts[index + 1]]
-        ids[rows] = tracker.step(boxes[rows], None if features is None else features[rows], float(now))
-    return ids
+        ids[rows] = tracker.step(boxes[rows], None if features is None else features[rows], rivals[rows], float(now))
+        moves[index], certain[index] = tracker.camera, tracker.certain
+    return ids, np.cumsum(moves, axis=0), certain
 
 
 @dataclass
@@ -192,8 +209,12 @@ class _Tracker:
     seen: np.ndarray = field(default_factory=lambda: np.empty(0))
     fresh: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    camera: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    """How far the faces seen in both the previous analysed frame and this one moved (median): the camera."""
+    certain: bool = True
+    """Whether this frame's camera move was unambiguous (faces can be found again by place)."""
 
-    def step(self, detections: np.ndarray, looks: np.ndarray | None, clock: float) -> np.ndarray:
+    def step(self, detections: np.ndarray, looks: np.ndarray | None, rivals: np.ndarray, clock: float) -> np.ndarray:
         """Match one frame's boxes to the live tracks; returns their ids."""
         s = self.settings
         alive = self.fresh | (clock - self.seen <= s.patience)  # seen in the last analysed frame, or lately
@@ -204,15 +225,19 @@ class _Tracker:
             self.looks = np.full((len(self.ids), looks.shape[1]), np.nan)
         predicted = self._predict(clock)
         unlike = feature_distances(self.looks, looks)
-        predicted[:, :2] += _common_shift(predicted, detections, unlike, s)
+        shift, self.certain = _camera_shift(predicted, detections, unlike, rivals, s)
+        predicted[:, :2] += shift
         reach = s.gate + s.speed * (clock - self.seen)
-        pairs = _match(predicted, detections, unlike, reach, s)
+        pairs = _match(predicted, detections, unlike, rivals, reach, self.certain, s)
         ids = np.full(len(detections), -1, dtype=np.int64)
         matched = np.zeros(len(self.ids), dtype=bool)
+        steps = centres(detections[pairs[:, 1]]) - centres(self.boxes[pairs[:, 0]])
+        steps = steps[self.fresh[pairs[:, 0]]]  # faces seen in the previous analysed frame too
+        self.camera = np.median(steps, axis=0) if len(steps) >= s.consensus else np.zeros(2)
         for track, det in pairs:
             ids[det] = self.ids[track]
             matched[track] = True
-            self._update(track, detections[det], looks[det], clock)
+            self._update(track, detections[det], looks[det], clock, turned=bool(shift.any()))
         moving = self.velocity[matched & ~np.isnan(self.velocity).any(axis=1)]
         drift = np.median(moving, axis=0) if len(moving) >= s.consensus else np.full(2, np.nan)
         self.fresh = matched
@@ -238,13 +263,14 @@ class _Tracker:
         moved[:, :2] += np.nan_to_num(self.velocity) * (clock - self.seen)[:, None]
         return moved
 
-    def _update(self, track: int, box: np.ndarray, look: np.ndarray, clock: float) -> None:
+    def _update(self, track: int, box: np.ndarray, look: np.ndarray, clock: float, turned: bool) -> None:
+        """Take a match in: the new box, velocity (the measured one alone after the camera ``turned``), appearance."""
         elapsed = clock - self.seen[track]
         if elapsed > 0:
             measured = (centres(box)[0] - centres(self.boxes[track])[0]) / elapsed
             old = self.velocity[track]
             w = self.settings.smoothing
-            self.velocity[track] = measured if np.isnan(old).any() else w * measured + (1 - w) * old
+            self.velocity[track] = measured if turned or np.isnan(old).any() else w * measured + (1 - w) * old
         if not np.isnan(look).any():
             old_look = self.looks[track]
             self.looks[track] = look if np.isnan(old_look).any() else 0.5 * (look + old_look)
@@ -256,39 +282,61 @@ def _sizes(boxes: np.ndarray) -> np.ndarray:
     return np.sqrt(boxes[:, 2] * boxes[:, 3])
 
 
-def _common_shift(predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, s: TrackingSettings) -> np.ndarray:
-    """The translation that moves the most predicted faces onto detected ones that look alike (a
-    camera pan between sparse samples); zero unless at least ``consensus`` faces and a share of them
-    agree on it (:data:`SHIFT_SHARE`, or :data:`SHIFT_SHARE_ALIKE` with appearance), and
-    ``consensus`` more than without a shift (a row of faces shifted by one place is no pan)."""
-    share = SHIFT_SHARE if np.isnan(looks).all() else SHIFT_SHARE_ALIKE  # alike votes are worth more
-    needed = max(s.consensus, share * min(len(predicted), len(detections)))
-    if min(len(predicted), len(detections)) < needed:
-        return np.zeros(2)
+def _camera_shift(
+    predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, rivals: np.ndarray, s: TrackingSettings
+) -> tuple[np.ndarray, bool]:
+    """The translation that moves the most predicted faces onto detected ones of the same size that
+    do not look unlike (a camera pan between sparse samples), and whether it is certain.
+
+    The predictions stand unless a move explains ``consensus`` faces more than they do. A move is
+    uncertain when another one, a face size away, explains nearly as many faces (:data:`SHIFT_MARGIN`:
+    a row of faces shifted by one place), or when faces that look alike vote for a move more than for
+    the predictions but not clearly; then faces are found again by appearance only."""
+    if min(len(predicted), len(detections)) < s.consensus:
+        return np.zeros(2), True
     size = _sizes(predicted)[:, None]
     offsets = centres(detections)[None, :, :] - centres(predicted)[:, None, :]  # tracks x detections x 2
     compatible = np.abs(np.log(_sizes(detections)[None, :] / size)) <= np.log(s.max_scale)
-    compatible &= ~(looks > s.same_appearance)  # unknown appearance (NaN) does not object
-    still = ((np.linalg.norm(offsets, axis=2) / size < s.tolerance) & compatible).any(axis=1).sum()
-    needed = max(needed, still + s.consensus)  # a shift must explain clearly more faces than none does
-    candidates = offsets[compatible]
+    compatible &= ~(looks > np.minimum(s.same_appearance, rivals[None, :] / _RATIO))  # unknown (NaN) does not object
+    candidates = np.vstack([np.zeros((1, 2)), offsets[compatible]])
     if len(candidates) > _MAX_CANDIDATES:
         candidates = candidates[np.linspace(0, len(candidates) - 1, _MAX_CANDIDATES).astype(np.int64)]
     near = np.linalg.norm(offsets[None] - candidates[:, None, None, :], axis=3) / size[None] < s.tolerance
     near &= compatible[None]
-    explained = near.any(axis=2).sum(axis=1)
-    if len(candidates) == 0 or explained.max() < needed:
-        return np.zeros(2)
-    best = np.flatnonzero(explained == explained.max())
-    chosen = best[np.argmin(np.linalg.norm(candidates[best], axis=1))]  # of equals, the smallest move
-    return np.median(offsets[near[chosen]], axis=0)
+    votes = near.any(axis=2).sum(axis=1)
+    reach = 2 * s.tolerance * float(np.median(size))  # candidates this far apart are different moves
+    moved = np.linalg.norm(candidates, axis=1) > reach
+    still = int(votes[~moved].max())
+    best = int(np.argmax(np.where(moved, votes, -1)))
+    if not moved.any() or votes[best] < s.consensus or votes[best] <= still:
+        return np.zeros(2), True
+    if votes[best] < still + s.consensus:  # unclear: without appearance, likely a row of faces shifted by one
+        return np.zeros(2), bool(np.isnan(looks).all())
+    apart = np.linalg.norm(candidates - candidates[best], axis=1) > reach
+    rival = int(votes[apart].max())
+    certain = rival < s.consensus or votes[best] >= SHIFT_MARGIN * rival
+    return np.median(offsets[near[best]], axis=0), bool(certain)
+
+
+def _rivals(looks: np.ndarray) -> np.ndarray:
+    """Appearance distance from each face to the nearest other face of its frame (inf if none known)."""
+    apart = feature_distances(looks, looks)
+    np.fill_diagonal(apart, np.inf)
+    return np.where(np.isnan(apart), np.inf, apart).min(axis=1, initial=np.inf)
 
 
 def _match(
-    predicted: np.ndarray, detections: np.ndarray, looks: np.ndarray, reach: np.ndarray, s: TrackingSettings
+    predicted: np.ndarray,
+    detections: np.ndarray,
+    looks: np.ndarray,
+    rivals: np.ndarray,
+    reach: np.ndarray,
+    certain: bool,
+    s: TrackingSettings,
 ) -> np.ndarray:
-    """Optimal (track, detection) pairs within the gates (near where predicted and not unlike, or
-    anywhere if alike); cost: centre distance in face sizes, size change and appearance distance."""
+    """Optimal (track, detection) pairs within the gates (near where predicted and not unlike, unless
+    the camera move is uncertain; or anywhere if alike, and clearly nearer than the detection's look-alikes
+    in its own frame); cost: centre distance in face sizes, size change and appearance distance."""
     if len(predicted) == 0 or len(detections) == 0:
         return np.empty((0, 2), dtype=np.int64)
     size = _sizes(predicted)[:, None]
@@ -296,8 +344,9 @@ def _match(
     scale = np.abs(np.log(_sizes(detections)[None, :] / size))
     unlike = np.nan_to_num(looks, nan=0.0)
     cost = distance + scale + s.appearance_weight * unlike
-    near = (distance <= s.gate) & (unlike <= s.appearance_gate)
-    alike = (looks <= s.same_appearance) & (distance <= reach[:, None]) & _unambiguous(looks)  # sparse samples
+    near = (distance <= s.gate) & (unlike <= s.appearance_gate) & certain
+    alike = (looks <= np.minimum(s.same_appearance, rivals[None, :] / _RATIO)) & (distance <= reach[:, None])
+    alike &= _unambiguous(looks)  # sparse samples
     cost[~(near | alike) | (scale > np.log(s.max_scale))] = _NO_MATCH
     from scipy.optimize import linear_sum_assignment  # deferred: SciPy costs ~0.3 s at `import facekit`
 
@@ -306,7 +355,7 @@ def _match(
     return np.column_stack([tracks[good], dets[good]]).astype(np.int64)
 
 
-def _unambiguous(looks: np.ndarray, ratio: float = 2.0) -> np.ndarray:
+def _unambiguous(looks: np.ndarray, ratio: float = _RATIO) -> np.ndarray:
     """Pairs whose appearance distance is the smallest of both their row and their column by a
     ``ratio`` (Lowe's ratio test): in a crowd of look-alikes, appearance alone decides nothing."""
     known = np.where(np.isnan(looks), np.inf, looks)
@@ -325,13 +374,16 @@ def _relink(
     pieces: np.ndarray,
     boxes: np.ndarray,
     features: np.ndarray | None,
+    rivals: np.ndarray,
     position: np.ndarray,
     clock: np.ndarray,
     shot: np.ndarray,
+    trusted: np.ndarray,
     s: TrackingSettings,
 ) -> np.ndarray:
-    """Final ids: fragments joined into chains (same shot, one after the other, same place or same
-    appearance), cheapest joins first, numbered by first appearance."""
+    """Final ids: fragments joined into chains (same shot, one after the other, same place in the
+    scene or same appearance), cheapest joins first, numbered by first appearance. Place says nothing
+    across a camera move that was uncertain: such a join needs appearance alone, and a clear one."""
     count = int(pieces.max()) + 1 if len(pieces) else 0
     if count == 0:
         return pieces
@@ -349,6 +401,7 @@ def _relink(
     with np.errstate(invalid="ignore", divide="ignore"):
         velocity = np.nan_to_num((centres(boxes[last_row]) - centres(boxes[before])) / elapsed[:, None])
     piece_shot = shot[position[first_row]]
+    doubts = np.cumsum(~trusted)  # uncertain camera moves up to each analysed frame
     looks = _mean_looks(pieces, features, count)
     joins: list[tuple[float, int, int]] = []
     by_start = np.argsort(start, kind="stable")
@@ -369,8 +422,10 @@ def _relink(
         )
         scale = np.abs(np.log(_sizes(firsts) / _sizes(last)[0])) <= np.log(s.max_scale)
         unlike = feature_distances(looks[a], looks[later])[0]
-        near = (distance <= s.gate) & ~(unlike > s.appearance_gate)
-        alike = (unlike <= s.same_appearance) & (distance <= s.gate + s.speed * (start[later] - end[a]))
+        unplaced = doubts[position[first_row[later]]] > doubts[position[last_row[a]]]
+        near = (distance <= s.gate) & ~(unlike > s.appearance_gate) & ~unplaced
+        alike = unlike <= np.minimum(s.same_appearance, rivals[first_row[later]] / _RATIO)
+        alike &= (distance <= s.gate + s.speed * (start[later] - end[a])) | unplaced
         alike &= _unambiguous(unlike[None])[0]
         for b, d, u, ok in zip(later, distance, unlike, (near | alike) & scale):
             if ok:
