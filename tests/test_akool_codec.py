@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,7 @@ def test_error_answers_are_refused(examples):
             akool.parse(examples[name])
 
 
-MALFORMED = {
+MALFORMED: dict[str, tuple[Any, str | None]] = {
     "not json": ("{oops", None),
     "a list": ([1], None),
     "faces_obj a list": ({"faces_obj": [1]}, None),

@@ -14,9 +14,9 @@ def test_conversions_round_trip():
     xyxy = xywh_to_xyxy(xywh)
     np.testing.assert_array_equal(xyxy[:, 2:], xywh[:, :2] + xywh[:, 2:])
     np.testing.assert_allclose(xyxy_to_xywh(xyxy), xywh, rtol=0, atol=1e-12)
-    assert xywh_to_xyxy([1, 2, 3, 4]).tolist() == [[1.0, 2.0, 4.0, 6.0]]  # one box as a flat list
+    assert xywh_to_xyxy(np.array([1, 2, 3, 4])).tolist() == [[1.0, 2.0, 4.0, 6.0]]  # one box as a flat list
     assert xyxy_to_xywh(np.zeros((0, 4))).shape == (0, 4)
-    assert centres([[10, 20, 4, 6]]).tolist() == [[12.0, 23.0]]
+    assert centres(np.array([[10, 20, 4, 6]])).tolist() == [[12.0, 23.0]]
 
 
 def test_iou_against_hand_computed_values():
@@ -37,7 +37,7 @@ def test_iou_against_hand_computed_values():
     np.testing.assert_allclose(iou_matrix(b, a)[:, 0], expected, rtol=1e-15)
     np.testing.assert_allclose(iou_matrix(xywh_to_xyxy(a), xywh_to_xyxy(b), fmt="xyxy")[0], expected, rtol=1e-15)
     np.testing.assert_allclose(iou_pairs(np.repeat(a, len(b), axis=0), b), expected, rtol=1e-15)
-    assert iou_matrix([[0, 0, 0, 0]], [[0, 0, 0, 0]]).tolist() == [[0.0]]  # two empty boxes: 0, not NaN
+    assert iou_matrix(np.zeros((1, 4)), np.zeros((1, 4))).tolist() == [[0.0]]  # two empty boxes: 0, not NaN
 
 
 def test_iou_shapes_and_empty_inputs():

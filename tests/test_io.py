@@ -63,7 +63,7 @@ def test_round_trip_of_removed_boxes_as_given_and_crops(tmp_path, suffix):
         }
     )
     rows = candidates().assign(
-        crop_url=["a.jpg", None, "c.jpg", None, "e.jpg", "f.jpg", "g.jpg"],
+        crop_url=pd.Series(["a.jpg", None, "c.jpg", None, "e.jpg", "f.jpg", "g.jpg"], dtype=object),
         crop_x=1 / 7,
         crop_y=2.0,
         crop_w=3.0,

@@ -23,7 +23,7 @@ def test_defaults_and_frozen():
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         options.confidence = 0.9  # type: ignore[misc]
-    assert hash(DetectOptions(frames=[3, 1])) == hash(DetectOptions(frames=(1, 3)))
+    assert hash(DetectOptions(frames=[3, 1])) == hash(DetectOptions(frames=(1, 3)))  # type: ignore[arg-type]  # lists and arrays are accepted at run time
 
 
 def test_of_applies_changes_and_refuses_unknown_names():
@@ -89,10 +89,10 @@ def test_frame_choices_are_exclusive(changes, named):
 
 
 def test_values_are_normalised():
-    options = DetectOptions(frames=np.array([9, 0, 4]), crops_dir="out", confidence=np.float32(0.25), num_frames=None)
+    options = DetectOptions(frames=np.array([9, 0, 4]), crops_dir="out", confidence=np.float32(0.25), num_frames=None)  # type: ignore[arg-type]  # lists and arrays are accepted at run time
     assert options.frames == (0, 4, 9) and all(type(i) is int for i in options.frames)
     assert options.crops_dir == Path("out")
-    assert DetectOptions(frames=range(3)).frames == (0, 1, 2)
+    assert DetectOptions(frames=range(3)).frames == (0, 1, 2)  # type: ignore[arg-type]  # lists and arrays are accepted at run time
     assert DetectOptions(confidence=0, floor=1).floor == 1  # the bounds themselves are allowed
 
 
@@ -101,14 +101,14 @@ def test_canonical_spells_out_the_default_sample_count():
     assert default != explicit and default.canonical() == explicit.canonical()
     assert default.canonical()["num_frames"] == DEFAULT_NUM_FRAMES
     assert DetectOptions(every_frame=True).canonical()["num_frames"] is None
-    assert DetectOptions(frames=[2]).canonical()["num_frames"] is None
+    assert DetectOptions(frames=[2]).canonical()["num_frames"] is None  # type: ignore[arg-type]  # lists and arrays are accepted at run time
     assert DetectOptions(num_frames=7).canonical() != default.canonical()
     assert set(default.canonical()) == {f.name for f in dataclasses.fields(DetectOptions)}
 
 
 def test_as_dict_rebuilds_the_same_options():
     options = DetectOptions(
-        confidence=0.3, frames=[5, 2], precision="fp32", aspect="native", limits=Limits(max_bytes=9)
+        confidence=0.3, frames=(5, 2), precision="fp32", aspect="native", limits=Limits(max_bytes=9)
     )
     assert DetectOptions(**options.as_dict()) == options
     assert DetectOptions.of(**options.as_dict()) == options

@@ -100,7 +100,7 @@ def test_to_frame_has_the_documented_dtypes_and_copies():
 
 def test_crop_columns_only_where_crops_were_made():
     given = candidates().assign(
-        crop_url=["a.jpg", None, "c.jpg", None, "e.jpg", "f.jpg", "g.jpg"],
+        crop_url=pd.Series(["a.jpg", None, "c.jpg", None, "e.jpg", "f.jpg", "g.jpg"], dtype=object),
         crop_x=1.0,
         crop_y=2.0,
         crop_w=3.0,
