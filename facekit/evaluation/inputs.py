@@ -108,22 +108,28 @@ def _columns(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _factorized(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize``, run by run: a Batch's faces come grouped by source, so a million rows cost
-    a comparison each (identical name objects compare at once) and only each run's first is hashed."""
+    """``pd.factorize`` of a Batch's ``source`` column (a missing name is a value of its own).
+
+    Arrow strings and categories factorize natively. Python strings are factorized run by run: a
+    Batch's faces come grouped by source, so a million rows cost a comparison each (the same name
+    object compares at once) instead of a hash each, and only each run's first name is hashed.
+    """
+    if values.dtype != object:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return codes.astype(np.int64), np.asarray(uniques, object)
     array = values.to_numpy(object)
     try:
         starts = np.flatnonzero(np.r_[array.size > 0, array[1:] != array[:-1]])
     except TypeError:  # a missing name (NA has no truth value): hash every row
-        codes, uniques = pd.factorize(array)
-        return codes.astype(np.int64), np.asarray(uniques, object)
-    codes, uniques = pd.factorize(array[starts])
-    return np.repeat(codes.astype(np.int64), np.diff(np.r_[starts, array.size])), np.asarray(uniques, object)
+        starts = np.arange(array.size)
+    run_codes, run_names = pd.factorize(array[starts], use_na_sentinel=False)
+    return np.repeat(run_codes.astype(np.int64), np.diff(np.r_[starts, array.size])), np.asarray(run_names, object)
 
 
 def _merged(codes: np.ndarray, names: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes over distinct ``names`` (two paths can share a base name: they become one source)."""
-    again, distinct = pd.factorize(names)
-    return again[codes].astype(np.int64) if codes.size else codes, np.asarray(distinct, object)
+    again, distinct = pd.factorize(names, use_na_sentinel=False)
+    return again[codes].astype(np.int64), np.asarray(distinct, object)
 
 
 def _video_frames(codes: np.ndarray, frame: np.ndarray, names: np.ndarray, video: np.ndarray) -> pd.DataFrame:

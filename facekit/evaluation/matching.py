@@ -56,7 +56,7 @@ class Pairs:
 class Matches:
     """The outcome at one IoU threshold, kept only for the detections that matched (every other
     detection is a false positive): the detection, its truth row, their overlap and whether that
-    row is an ignore region."""
+    row is an ignore region, in pooled rank order."""
 
     det: np.ndarray
     truth: np.ndarray
@@ -64,8 +64,9 @@ class Matches:
     ignored: np.ndarray
 
     def ranks(self, rank: np.ndarray, ignored: bool = False) -> np.ndarray:
-        """Pooled ranks (ascending) of the true positives, or of the detections an ignore region absorbed."""
-        return np.sort(rank[self.det[self.ignored == ignored]])
+        """Pooled ranks (ascending: :func:`match` gives them in that order) of the true positives, or
+        of the detections an ignore region absorbed."""
+        return rank[self.det[self.ignored == ignored]]
 
     def truth_det(self, n_truth: int) -> np.ndarray:
         """Per truth row, the detection that matched it as a true positive (-1: none)."""
@@ -118,7 +119,7 @@ def _meeting(dets: Boxes, truth: Boxes) -> tuple[np.ndarray, np.ndarray]:
     left = per_picture[dets.image]
     live = np.flatnonzero(left > 0)
     left, first = left[live], first_of[dets.image[live]]
-    box = dets.boxes[live]
+    box = dets.boxes if live.size == dets.image.size else dets.boxes[live]
     x1, y1, x2, y2 = box[:, 0], box[:, 1], box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]
     found_det, found_gt = [], []
     for j in itertools.count():
@@ -138,7 +139,8 @@ def _meeting(dets: Boxes, truth: Boxes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def match(dets: Boxes, rank: np.ndarray, truth: Boxes, found: Pairs, thresholds: Sequence[float]) -> list[Matches]:
-    """COCO's matching at each IoU threshold (from the pairs of :func:`pairs`), all in one walk.
+    """COCO's matching at each IoU threshold (from the pairs of :func:`pairs`), all in one walk;
+    each threshold's matches come in pooled rank order.
 
     COCO walks each picture's detections by descending score (``rank``, their pooled rank, orders
     them within a picture too). Each (threshold, picture) is walked as a picture of its own, all at
@@ -146,28 +148,48 @@ def match(dets: Boxes, rank: np.ndarray, truth: Boxes, found: Pairs, thresholds:
     many steps as the most such detections in one picture, not as detections or thresholds.
     """
     assert truth.ignore is not None
-    n_det, n_truth = rank.size, truth.image.size
-    walk = np.argsort(dets.image[found.det] * n_det + rank[found.det], kind="stable")  # then by truth row
+    walk = np.argsort(dets.image[found.det] * rank.size + rank[found.det], kind="stable")  # then by truth row
     det, gt, overlap = found.det[walk], found.truth[walk], found.overlap[walk]
     rows = [np.flatnonzero(overlap >= min(t, 1 - 1e-10)) for t in thresholds]
     block = np.repeat(np.arange(len(thresholds)), [r.size for r in rows])
     row = np.concatenate([np.zeros(0, np.int64), *rows])
-    det_key, gt_key = block * n_det + det[row], block * n_truth + gt[row]
     crowd = truth.ignore[gt[row]]
-    step = _steps(det_key, block * (int(dets.image.max(initial=0)) + 1) + dets.image[det[row]])
-    order = np.argsort(step.astype(np.min_scalar_type(max(int(step.max(initial=0)), 1))), kind="stable")
+    picture = block * (int(dets.image.max(initial=0)) + 1) + dets.image[det[row]]
+    keys = block * rank.size + det[row], block * truth.image.size + gt[row]
+    chosen = _walk(*keys, picture, overlap[row], crowd)
+    chosen = chosen[_ordered(block[chosen], rank[det[row[chosen]]], rank.size)]
+    cuts = np.searchsorted(block[chosen], np.arange(1, len(thresholds)))
+    return [Matches(det[row[c]], gt[row[c]], overlap[row[c]], crowd[c]) for c in np.split(chosen, cuts)]
+
+
+def _walk(det: np.ndarray, gt: np.ndarray, picture: np.ndarray, overlap: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+    """COCO's greedy walk over pairs grouped by picture, then by detection in walking order, then by
+    truth row (``det`` and ``gt``: keys distinct across pictures): each matching detection's pair."""
+    step = _steps(det, picture)
+    most = max(int(step.max(initial=0)), 1)
+    order = np.argsort(step.astype(np.min_scalar_type(most)), kind="stable")  # a radix sort: steps are few
     bounds = np.r_[0, np.cumsum(np.bincount(step, minlength=1))]
-    taken = np.zeros(len(thresholds) * n_truth, bool)
-    chosen = []
+    taken = np.zeros(int(gt.max(initial=-1)) + 1, bool)
+    chosen = [np.zeros(0, np.int64)]
     for start, end in itertools.pairwise(bounds):
         here = order[start:end]
-        here = here[crowd[here] | ~taken[gt_key[here]]]  # a face is matched once; an ignore region any number of times
-        best = here[_best(det_key[here], overlap[row[here]], crowd[here])]
-        taken[gt_key[best[~crowd[best]]]] = True
+        here = here[crowd[here] | ~taken[gt[here]]]  # a face is matched once; an ignore region any number of times
+        best = here[_best(det[here], overlap[here], crowd[here])]
+        taken[gt[best[~crowd[best]]]] = True
         chosen.append(best)
-    picked = np.sort(np.concatenate([np.zeros(0, np.int64), *chosen]))  # by threshold block
-    cuts = np.searchsorted(block[picked], np.arange(1, len(thresholds)))
-    return [Matches(det[row[p]], gt[row[p]], overlap[row[p]], crowd[p]) for p in np.split(picked, cuts)]
+    return np.concatenate(chosen)
+
+
+def _ordered(block: np.ndarray, rank: np.ndarray, n: int) -> np.ndarray:
+    """The order of items by (``block``, ``rank``), each pair distinct, ranks below ``n``: ranks are
+    renumbered densely and items dropped into a table of slots, so no sort is needed."""
+    present = np.zeros(n, bool)
+    present[rank] = True
+    dense = (np.cumsum(present) - 1)[rank]
+    width = int(dense.max(initial=-1)) + 1
+    slots = np.full(int(block.max(initial=-1) + 1) * width, -1, np.int64)
+    slots[block * width + dense] = np.arange(rank.size)
+    return slots[slots >= 0]
 
 
 def _steps(det: np.ndarray, image: np.ndarray) -> np.ndarray:
