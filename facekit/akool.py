@@ -109,9 +109,11 @@ def _parse(obj: dict[str, Any] | str) -> AkoolAnswer:
 
 def _rows(lists: list[list], frames: np.ndarray, width: int, what: str) -> np.ndarray:
     """Per-frame lists of ``width``-number rows (boxes) as one (N, width) float array."""
-    rows = list(chain.from_iterable(lists))
+    rows = [[math.nan] * width if row is None else row for row in chain.from_iterable(lists)]  # null: unknown
     if rows and set(map(len, rows)) != {width}:
-        frame = next(f for f, items in zip(frames, lists) if any(len(item) != width for item in items))
+        frame = next(
+            f for f, items in zip(frames, lists) if any(len(item) != width for item in items if item is not None)
+        )
         raise InvalidInputError(f"frame {frame}: each {what} entry must be {width} numbers")
     values = np.fromiter(chain.from_iterable(rows), np.float64, count=len(rows) * width)
     return values.reshape(len(rows), width)
@@ -121,7 +123,7 @@ def _landmarks(entries: list[dict], counts: np.ndarray, frames: np.ndarray) -> n
     """(N, 12) landmark columns; frames without landmarks get NaN, 5-point answers get the mouth centre."""
     per_frame = [e.get("landmarks") or [_NAN_POINTS] * n for e, n in zip(entries, counts.tolist())]
     _check_lengths(per_frame, counts, frames, "landmarks")
-    faces = list(chain.from_iterable(per_frame))
+    faces = [_NAN_POINTS if face is None else face for face in chain.from_iterable(per_frame)]  # null: unknown
     if not faces:
         return np.zeros((0, len(LANDMARK_COLUMNS)))
     if set(map(len, faces)) == {len(LANDMARKS)}:

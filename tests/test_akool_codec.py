@@ -100,6 +100,12 @@ def test_parse_keeps_scores_track_ids_and_crops():
     assert table.removed is not None and table.removed["track_id"].tolist() == [2]
 
 
+def test_parse_reads_null_boxes_and_landmarks_as_unknown():
+    table = akool.parse({"2": {"region": [None, BOX], "landmarks": [None, SIX], "face_urls": ["a", "b"]}}).table
+    assert len(table) == 2 and np.isnan([table.columns[c][0] for c in (*BOX_COLUMNS, *LANDMARK_COLUMNS)]).all()
+    assert table.columns["x"][1] == 80.0 and table.columns["crop_url"].tolist() == ["a", "b"]
+
+
 def test_parse_drops_track_ids_some_frames_lack():
     table = akool.parse({"0": {"region": [BOX], "track_ids": [4]}, "1": {"region": [BOX]}}).table
     assert np.isnan(table.columns["track_id"]).all()
@@ -118,7 +124,7 @@ MALFORMED: dict[str, tuple[Any, str | None]] = {
     "a key not a frame index": ({"a": {"region": []}}, None),
     "a frame not an object": ({"3": [1]}, None),
     "three-number region": ({"3": {"region": [[1, 2, 3]]}}, "frame 3"),
-    "null region": ({"3": {"region": [None]}}, "frame 3"),
+    "three-number region after a null": ({"3": {"region": [None, [1, 2, 3]]}}, "frame 3"),
     "text in a region": ({"3": {"region": [["a", 2, 3, 4]]}}, "frame 3"),
     "region a number": ({"3": {"region": 5}}, "frame 3"),
     "four landmarks": ({"3": {"region": [BOX], "landmarks": [SIX[:4]]}}, "frame 3"),
@@ -133,7 +139,6 @@ MALFORMED: dict[str, tuple[Any, str | None]] = {
 }
 # Refused with a typed error, but the message does not say which frame is wrong.
 UNNAMED = {
-    "null region",
     "text in a region",
     "region a number",
     "four landmarks",
@@ -211,14 +216,12 @@ def test_hosted_answers_round_trip(examples):
         assert result.to_akool() == examples[name], name  # integer pixels, no extension keys
 
 
-@pytest.mark.xfail(strict=True, reason="parse refuses the null region/landmarks faces_obj writes for boxless faces")
 def test_crop_only_faces_obj_round_trips():
     result = crop_result(["https://x/a.jpg", "https://x/b.jpg"], source="x", media="image", meta={})
     again = fk.Result.from_akool(result.faces_obj)
     assert again.faces_obj == result.faces_obj
 
 
-@pytest.mark.xfail(strict=True, reason="parse refuses the null landmarks faces_obj writes for boxes-only faces")
 def test_boxes_only_faces_obj_round_trips():
     boxes = candidates().drop(columns=["score", *LANDMARK_COLUMNS])
     result = fk.Result(boxes, FRAMES)
