@@ -181,11 +181,11 @@ def _online(
     settings: TrackingSettings,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fragment id of each face (frame-by-frame association within each shot), the camera's
-    position at each analysed frame (the sum of its moves) and whether its move into that frame was certain."""
+    position at each analysed frame and whether its move into that frame was certain."""
     order = np.argsort(position, kind="stable")  # rows frame by frame, whatever order they came in
     starts = np.searchsorted(position[order], np.arange(len(clock) + 1))
     ids = np.full(len(boxes), -1, dtype=np.int64)
-    moves = np.zeros((len(clock), 2))
+    camera = np.zeros((len(clock), 2))
     certain = np.ones(len(clock), bool)
     tracker = _Tracker(settings)
     for index, now in enumerate(clock):
@@ -193,24 +193,29 @@ def _online(
             tracker = _Tracker(settings, next_id=tracker.next_id)  # a cut ends every track
         rows = order[starts[index] : starts[index + 1]]
         ids[rows] = tracker.step(boxes[rows], None if features is None else features[rows], rivals[rows], float(now))
-        moves[index], certain[index] = tracker.camera, tracker.certain
-    return ids, np.cumsum(moves, axis=0), certain
+        camera[index], certain[index] = tracker.camera, tracker.certain
+    return ids, camera, certain
 
 
 @dataclass
 class _Tracker:
-    """The live tracks: last box, centre velocity, appearance, time last seen, whether seen last frame."""
+    """The live tracks (last box in the frame and in the scene, own velocity in the scene, appearance,
+    time last seen, whether seen last frame) and the camera (its position and velocity)."""
 
     settings: TrackingSettings
     next_id: int = 0
     boxes: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
+    scene: np.ndarray = field(default_factory=lambda: np.empty((0, 4)))
     velocity: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     looks: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     seen: np.ndarray = field(default_factory=lambda: np.empty(0))
     fresh: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     camera: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    """How far the faces seen in both the previous analysed frame and this one moved (median): the camera."""
+    """Where the camera is: the sum of its moves, each the median move of the faces seen in two frames running."""
+    pan: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    """The camera's last velocity (pixels per second), which predicts its next move."""
+    clock: float | None = None
     certain: bool = True
     """Whether this frame's camera move was unambiguous (faces can be found again by place)."""
 
@@ -223,29 +228,34 @@ class _Tracker:
             looks = np.full((len(detections), self.looks.shape[1] or 1), np.nan)
         if self.looks.shape[1] != looks.shape[1]:
             self.looks = np.full((len(self.ids), looks.shape[1]), np.nan)
-        predicted = self._predict(clock)
+        elapsed = 0.0 if self.clock is None else clock - self.clock
+        expected = self.camera + self.pan * elapsed
+        predicted = self.scene.copy()
+        predicted[:, :2] += np.nan_to_num(self.velocity) * (clock - self.seen)[:, None] + expected
         unlike = feature_distances(self.looks, looks)
         shift, self.certain = _camera_shift(predicted, detections, unlike, rivals, s)
         predicted[:, :2] += shift
         reach = s.gate + s.speed * (clock - self.seen)
         pairs = _match(predicted, detections, unlike, rivals, reach, self.certain, s)
-        ids = np.full(len(detections), -1, dtype=np.int64)
-        matched = np.zeros(len(self.ids), dtype=bool)
         steps = centres(detections[pairs[:, 1]]) - centres(self.boxes[pairs[:, 0]])
         steps = steps[self.fresh[pairs[:, 0]]]  # faces seen in the previous analysed frame too
-        self.camera = np.median(steps, axis=0) if len(steps) >= s.consensus else np.zeros(2)
+        camera = self.camera + np.median(steps, axis=0) if len(steps) >= s.consensus else expected + shift
+        if elapsed > 0:
+            self.pan = (camera - self.camera) / elapsed
+        self.camera, self.clock = camera, clock
+        ids = np.full(len(detections), -1, dtype=np.int64)
+        matched = np.zeros(len(self.ids), dtype=bool)
         for track, det in pairs:
             ids[det] = self.ids[track]
             matched[track] = True
-            self._update(track, detections[det], looks[det], clock, turned=bool(shift.any()))
-        moving = self.velocity[matched & ~np.isnan(self.velocity).any(axis=1)]
-        drift = np.median(moving, axis=0) if len(moving) >= s.consensus else np.full(2, np.nan)
+            self._update(track, detections[det], looks[det], clock)
         self.fresh = matched
         new = np.flatnonzero(ids < 0)
         ids[new] = np.arange(self.next_id, self.next_id + len(new))
         self.next_id += len(new)
         self.boxes = np.vstack([self.boxes, detections[new]])
-        self.velocity = np.vstack([self.velocity, np.tile(drift, (len(new), 1))])  # new faces move with the camera
+        self.scene = np.vstack([self.scene, self._in_scene(detections[new])])
+        self.velocity = np.vstack([self.velocity, np.full((len(new), 2), np.nan)])
         self.looks = np.vstack([self.looks, looks[new]])
         self.seen = np.concatenate([self.seen, np.full(len(new), clock)])
         self.fresh = np.concatenate([self.fresh, np.ones(len(new), bool)])
@@ -253,28 +263,29 @@ class _Tracker:
         return ids
 
     def _keep(self, alive: np.ndarray) -> None:
-        self.boxes, self.velocity, self.looks, self.seen, self.fresh, self.ids = (
-            a[alive] for a in (self.boxes, self.velocity, self.looks, self.seen, self.fresh, self.ids)
+        self.boxes, self.scene, self.velocity, self.looks, self.seen, self.fresh, self.ids = (
+            a[alive] for a in (self.boxes, self.scene, self.velocity, self.looks, self.seen, self.fresh, self.ids)
         )
 
-    def _predict(self, clock: float) -> np.ndarray:
-        """Each track's box moved by its velocity to ``clock`` (unmoved while its velocity is unknown)."""
-        moved = self.boxes.copy()
-        moved[:, :2] += np.nan_to_num(self.velocity) * (clock - self.seen)[:, None]
+    def _in_scene(self, boxes: np.ndarray) -> np.ndarray:
+        """Boxes of this frame where they are in the scene (the camera's moves taken off)."""
+        moved = boxes.copy()
+        moved[:, :2] -= self.camera
         return moved
 
-    def _update(self, track: int, box: np.ndarray, look: np.ndarray, clock: float, turned: bool) -> None:
-        """Take a match in: the new box, velocity (the measured one alone after the camera ``turned``), appearance."""
+    def _update(self, track: int, box: np.ndarray, look: np.ndarray, clock: float) -> None:
+        """Take a match in: the new box, the face's own velocity in the scene, its appearance."""
         elapsed = clock - self.seen[track]
+        scene = self._in_scene(box[None])[0]
         if elapsed > 0:
-            measured = (centres(box)[0] - centres(self.boxes[track])[0]) / elapsed
+            measured = (centres(scene[None])[0] - centres(self.scene[track][None])[0]) / elapsed
             old = self.velocity[track]
             w = self.settings.smoothing
-            self.velocity[track] = measured if turned or np.isnan(old).any() else w * measured + (1 - w) * old
+            self.velocity[track] = measured if np.isnan(old).any() else w * measured + (1 - w) * old
         if not np.isnan(look).any():
             old_look = self.looks[track]
             self.looks[track] = look if np.isnan(old_look).any() else 0.5 * (look + old_look)
-        self.boxes[track] = box
+        self.boxes[track], self.scene[track] = box, scene
         self.seen[track] = clock
 
 
@@ -309,13 +320,22 @@ def _camera_shift(
     still = int(votes[~moved].max())
     best = int(np.argmax(np.where(moved, votes, -1)))
     if not moved.any() or votes[best] < s.consensus or votes[best] <= still:
-        return np.zeros(2), True
+        return np.zeros(2), _confirmed(offsets, looks, size, s)
     if votes[best] < still + s.consensus:  # unclear: without appearance, likely a row of faces shifted by one
         return np.zeros(2), bool(np.isnan(looks).all())
     apart = np.linalg.norm(candidates - candidates[best], axis=1) > reach
     rival = int(votes[apart].max())
+    shift = np.median(offsets[near[best]], axis=0)
     certain = rival < s.consensus or votes[best] >= SHIFT_MARGIN * rival
-    return np.median(offsets[near[best]], axis=0), bool(certain)
+    return shift, bool(certain) and _confirmed(offsets - shift, looks, size, s)
+
+
+def _confirmed(offsets: np.ndarray, looks: np.ndarray, size: np.ndarray, s: TrackingSettings) -> bool:
+    """False when at least ``consensus`` predictions fall near faces of known appearance and most of
+    them find none there that looks alike: the camera moved in a way the faces do not show (no overlap)."""
+    close = (np.linalg.norm(offsets, axis=2) / size <= s.gate) & ~np.isnan(looks)
+    landed = int(close.any(axis=1).sum())
+    return landed < s.consensus or int((close & (looks <= s.same_appearance)).any(axis=1).sum()) >= landed / 2
 
 
 def _rivals(looks: np.ndarray) -> np.ndarray:
