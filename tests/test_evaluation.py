@@ -145,6 +145,63 @@ def test_contended_faces_and_ignore_regions_follow_coco():
     assert matches.loc[matches["kind"] == "truth", "outcome"].tolist() == ["tp", "ignore"]
 
 
+def _coco_loop(faces: pd.DataFrame, truth: pd.DataFrame, iou: float) -> pd.Series:
+    """COCO's evaluateImg loop written plainly, picture by picture: per detection "tp", "fp" or "ignored"."""
+    outcome = pd.Series("fp", index=faces.index)
+    for source, dets in faces.groupby("source"):
+        gts = truth[truth["source"] == source].sort_values("ignore", kind="stable")
+        dets = dets.sort_values("score", ascending=False, kind="stable")
+        d, g, crowd = dets[BOX].to_numpy(), gts[BOX].to_numpy(), gts["ignore"].to_numpy(bool)
+        overlap = iou_matrix(d, g)
+        corner = np.minimum(d[:, None, :2] + d[:, None, 2:], g[None, :, :2] + g[None, :, 2:])
+        inter = np.clip(corner - np.maximum(d[:, None, :2], g[None, :, :2]), 0, None).prod(axis=2)
+        overlap[:, crowd] = (inter / (d[:, 2:3] * d[:, 3:4]))[:, crowd]  # an ignore region: over the detection's area
+        taken = np.zeros(len(g), bool)
+        for i, index in enumerate(dets.index):
+            best, m = min(iou, 1 - 1e-10), -1
+            for j in range(len(g)):
+                if taken[j] and not crowd[j]:
+                    continue
+                if m > -1 and not crowd[m] and crowd[j]:
+                    break
+                if overlap[i, j] < best:
+                    continue
+                best, m = overlap[i, j], j
+            if m > -1:
+                taken[m] = True
+                outcome[index] = "ignored" if crowd[m] else "tp"
+    return outcome
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_one_walk_over_all_thresholds_equals_cocos_loop(seed):
+    """The walk over every picture and IoU threshold at once gives each detection the outcome
+    COCO's own per-picture loop gives, at each of COCO's ten thresholds."""
+    batch, truth = _synthetic(seed, pictures=60)
+    by_box = ["source", "x", "y"]
+    for iou in np.linspace(0.5, 0.95, 10):
+        found = fk.evaluate(batch, truth, iou=float(iou)).matches(threshold=0.0)
+        found = found[found["kind"] == "detection"].sort_values(by_box)
+        expected = batch.faces.assign(outcome=_coco_loop(batch.faces, truth, float(iou))).sort_values(by_box)
+        assert found["outcome"].astype(str).tolist() == expected["outcome"].tolist(), iou
+
+
+def test_row_order_and_source_dtype_do_not_change_the_evaluation():
+    """Rows not grouped by picture (the pooled ranking sorts by picture first) and source names as
+    Python objects, Arrow strings or categories score alike (distinct scores: no ties to order)."""
+    batch, truth = _synthetic(9, pictures=40, rounded=False)
+    reference = fk.evaluate(batch, truth)
+    shuffled = batch.faces.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    for source in (
+        shuffled["source"].astype(object),
+        shuffled["source"].astype("string"),
+        shuffled["source"].astype("category"),
+    ):
+        ev = fk.evaluate(Batch(shuffled.assign(source=source), batch.status), truth)
+        assert ev.summary() == reference.summary()
+        pd.testing.assert_frame_equal(ev.curve(), reference.curve())
+
+
 def test_matches_pair_truth_and_detections_consistently():
     batch, truth = _synthetic(5, pictures=10)
     ev = fk.evaluate(batch, truth)

@@ -197,9 +197,8 @@ def _steps(det: np.ndarray, image: np.ndarray) -> np.ndarray:
     among its picture's detections that have pairs."""
     new_det = np.r_[True, det[1:] != det[:-1]] if det.size else np.zeros(0, bool)
     having = image[new_det]
-    first = np.r_[True, having[1:] != having[:-1]] if having.size else np.zeros(0, bool)
-    position = np.arange(having.size)
-    rank = position - np.maximum.accumulate(np.where(first, position, 0))
+    starts = np.flatnonzero(np.r_[True, having[1:] != having[:-1]]) if having.size else np.zeros(0, np.int64)
+    rank = np.arange(having.size) - np.repeat(starts, np.diff(np.r_[starts, having.size]))
     return rank[np.cumsum(new_det) - 1]
 
 

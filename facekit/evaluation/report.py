@@ -92,7 +92,8 @@ class Evaluation:
     # -- the curve ---------------------------------------------------------------------------------
 
     @cached_property
-    def _curve(self) -> pd.DataFrame:
+    def _curve(self) -> dict[str, np.ndarray]:
+        """The curve's columns (built once: the summary reads its best F1 from them)."""
         score = -self._negated
         last = np.flatnonzero(np.r_[score[1:] != score[:-1], True]) if score.size else np.zeros(0, np.int64)
         _, tp_at, ignored_at = self._walks[self.iou]
@@ -103,7 +104,7 @@ class Evaluation:
     def curve(self) -> pd.DataFrame:
         """One row per distinct candidate score, descending: keeping the candidates scoring at least
         ``threshold`` gives ``tp``, ``fp``, ``fn``, ``precision``, ``recall`` and ``f1``."""
-        return self._curve.copy()
+        return pd.DataFrame(self._curve)
 
     def at(self, threshold: float) -> dict[str, float]:
         """TP, FP, FN, precision, recall and F1 keeping the candidates scoring at least ``threshold``."""
@@ -112,7 +113,7 @@ class Evaluation:
         tp = int(np.searchsorted(tp_at, kept))
         fp = kept - tp - int(np.searchsorted(ignored_at, kept))
         row = _rates(np.array([threshold]), np.array([tp]), np.array([fp]), int(self._real_truth.sum()))
-        return {str(k): (int(v) if k in ("tp", "fp", "fn") else float(v)) for k, v in row.iloc[0].items()}
+        return {k: (int(v[0]) if k in ("tp", "fp", "fn") else float(v[0])) for k, v in row.items()}
 
     # -- the summary -------------------------------------------------------------------------------
 
@@ -121,9 +122,9 @@ class Evaluation:
         threshold, recall by face height and, when the truth has identities, tracking metrics."""
         out = self._figures(None, np.ones(self._real_truth.size, bool))
         curve = self._curve
-        best = int(curve["f1"].to_numpy().argmax()) if len(curve) else None
-        out["best_f1"] = math.nan if best is None else float(curve["f1"].iloc[best])
-        out["best_f1_threshold"] = math.nan if best is None else float(curve["threshold"].iloc[best])
+        best = int(curve["f1"].argmax()) if curve["f1"].size else None
+        out["best_f1"] = math.nan if best is None else float(curve["f1"][best])
+        out["best_f1_threshold"] = math.nan if best is None else float(curve["threshold"][best])
         out.update(self._recall_by_height())
         if has_identities(self._truth, self._found.video):
             out.update(tracking_metrics(self._truth, self._found.kept(), self._found.frames))
@@ -158,7 +159,9 @@ class Evaluation:
         n_detections = kept if chosen is None else int(chosen[:kept].sum())
         tp, ignored = counts[self.iou]
         fp = n_detections - tp - ignored
-        rates = _rates(np.array([self.threshold]), np.array([tp]), np.array([fp]), n_truth).iloc[0]
+        rates = {
+            k: v[0] for k, v in _rates(np.array([self.threshold]), np.array([tp]), np.array([fp]), n_truth).items()
+        }
         return {
             "n_truth": n_truth,
             "n_ignore": int((truth & ~self._real_truth).sum()),
@@ -287,7 +290,7 @@ def _where_found(found: np.ndarray, index: np.ndarray, values: np.ndarray, missi
     return out
 
 
-def _rates(threshold: np.ndarray, tp: np.ndarray, fp: np.ndarray, n_truth: int) -> pd.DataFrame:
+def _rates(threshold: np.ndarray, tp: np.ndarray, fp: np.ndarray, n_truth: int) -> dict[str, np.ndarray]:
     """Counts to the curve's columns: precision 1 with nothing kept, recall NaN without truth, F1 0 when both 0."""
     tp = tp.astype(np.int64)
     fp = fp.astype(np.int64)
@@ -296,14 +299,12 @@ def _rates(threshold: np.ndarray, tp: np.ndarray, fp: np.ndarray, n_truth: int) 
     recall = tp / n_truth if n_truth else np.full(tp.size, np.nan)
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros(tp.size), where=total > 0)
-    return pd.DataFrame(
-        {
-            "threshold": threshold.astype(np.float64),
-            "tp": tp,
-            "fp": fp,
-            "fn": n_truth - tp,
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-        }
-    )
+    return {
+        "threshold": threshold.astype(np.float64),
+        "tp": tp,
+        "fp": fp,
+        "fn": n_truth - tp,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
