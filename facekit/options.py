@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class DetectOptions:
     confidence: float = 0.5
     num_frames: int | None = None
     every_frame: bool = False
-    frames: tuple[int, ...] | None = None
+    frames: Sequence[int] | None = None  # stored as a sorted tuple
     single_face: bool = False
     crops: bool = False
     crops_dir: Path | None = None

@@ -157,7 +157,7 @@ def _ms(start: float, end: float) -> float:
     return round((end - start) * 1e3, 3)
 
 
-def _checked_frames(frames: tuple[int, ...], frame_count: int) -> list[int]:
+def _checked_frames(frames: Sequence[int], frame_count: int) -> list[int]:
     """``frames`` (sorted, distinct, validated by DetectOptions), refused if any is past the last frame."""
     outside = [i for i in frames if i >= frame_count]
     if outside:

@@ -196,7 +196,8 @@ class Result:
     def concat(cls, results: Sequence[Result], *, confidence: float | None = None) -> Result:
         """One Result from Results of distinct frames of the same media (frames analysed in
         several passes): the tables are joined and tracked as one, at ``confidence`` (default:
-        the first result's), with the first result's metadata and the lowest floor."""
+        the first result's), with the first result's metadata and the highest of their floors (the
+        lowest threshold every part can still answer exactly)."""
         if not results:
             raise InvalidInputError("concat needs at least one Result")
         first = results[0]

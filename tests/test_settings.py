@@ -89,6 +89,5 @@ def readers_of_facekit_variables() -> list[str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="facekit/server/settings.py still reads FACEKIT_API_KEYS* from os.environ")
 def test_settings_is_the_only_reader_of_facekit_variables():
     assert readers_of_facekit_variables() == []

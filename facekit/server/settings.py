@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..limits import Limits
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+from ..settings import setting, setting_bool, setting_number
 
 
 def _read_keys(text: str) -> tuple[str, ...]:
@@ -21,8 +17,8 @@ def _read_keys(text: str) -> tuple[str, ...]:
 
 def load_api_keys() -> tuple[str, ...]:
     """API keys from ``FACEKIT_API_KEYS`` (comma separated) and the file ``FACEKIT_API_KEYS_FILE``."""
-    keys = _read_keys(os.environ.get("FACEKIT_API_KEYS", ""))
-    path = os.environ.get("FACEKIT_API_KEYS_FILE")
+    keys = _read_keys(setting("API_KEYS") or "")
+    path = setting("API_KEYS_FILE")
     if path:
         keys += _read_keys(Path(path).read_text(encoding="utf-8"))
     return keys
@@ -90,17 +86,20 @@ class Settings:
         ``FACEKIT_RESULT_TTL``, ``FACEKIT_RATE_PER_SECOND``, ``FACEKIT_RATE_BURST``,
         ``FACEKIT_READ_RATE_PER_SECOND``, ``FACEKIT_READ_BURST``, ``FACEKIT_SHUTDOWN_TIMEOUT``,
         ``FACEKIT_PUBLIC_URL``, then ``overrides``."""
-        env = os.environ
+        def number(name: str, kind: type[int] | type[float], default: float) -> float:
+            value = setting_number(name, kind)
+            return default if value is None else value
+
         values: dict[str, object] = {
             "api_keys": load_api_keys(),
-            "allow_private_urls": _env_flag("FACEKIT_ALLOW_PRIVATE_URLS"),
-            "result_ttl": float(env.get("FACEKIT_RESULT_TTL") or cls.result_ttl),
-            "rate_per_second": float(env.get("FACEKIT_RATE_PER_SECOND") or cls.rate_per_second),
-            "rate_burst": int(env.get("FACEKIT_RATE_BURST") or cls.rate_burst),
-            "read_rate_per_second": float(env.get("FACEKIT_READ_RATE_PER_SECOND") or cls.read_rate_per_second),
-            "read_burst": int(env.get("FACEKIT_READ_BURST") or cls.read_burst),
-            "shutdown_timeout": float(env.get("FACEKIT_SHUTDOWN_TIMEOUT") or cls.shutdown_timeout),
-            "public_url": env.get("FACEKIT_PUBLIC_URL") or None,
+            "allow_private_urls": bool(setting_bool("ALLOW_PRIVATE_URLS")),
+            "result_ttl": number("RESULT_TTL", float, cls.result_ttl),
+            "rate_per_second": number("RATE_PER_SECOND", float, cls.rate_per_second),
+            "rate_burst": number("RATE_BURST", int, cls.rate_burst),
+            "read_rate_per_second": number("READ_RATE_PER_SECOND", float, cls.read_rate_per_second),
+            "read_burst": number("READ_BURST", int, cls.read_burst),
+            "shutdown_timeout": number("SHUTDOWN_TIMEOUT", float, cls.shutdown_timeout),
+            "public_url": setting("PUBLIC_URL"),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
