@@ -13,7 +13,8 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import __version__, models
 from .errors import FacekitError, InvalidInputError
@@ -159,8 +160,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     check_output(args.output)  # before minutes of detection
     speed = {"precision": args.precision, "aspect": args.aspect} if hasattr(args, "precision") else {}
     result = detect(args.source, confidence=args.confidence, every_frame=True, progress=True, **speed)
-    style = getattr(args, "style", "boxes")
-    shape, margin = getattr(args, "shape", "ellipse"), getattr(args, "margin", 0.5)
+    style: Any = getattr(args, "style", "boxes")  # argparse's choices are render's styles and shapes
+    shape: Any = getattr(args, "shape", "ellipse")
+    margin = getattr(args, "margin", 0.5)
     path = render_video(result, args.output, source=args.source, style=style, shape=shape, margin=margin,
                         trails=getattr(args, "trails", False), progress=True)
     print(f"{len(result)} face{'' if len(result) == 1 else 's'} in {len(result.frames)} "

@@ -32,7 +32,7 @@ DEFAULT_NUM_FRAMES = 5
 
 MAX_NUM_FRAMES = 100
 
-PRECISIONS = ("auto", *VARIANT_PRECISIONS)
+PRECISIONS: tuple[str, ...] = ("auto", *VARIANT_PRECISIONS)
 
 
 @dataclass(frozen=True)
