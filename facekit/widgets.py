@@ -114,14 +114,13 @@ class ThresholdExplorer(widgets.VBox):
         )
         self._canvas = FigureCanvasAgg(self._figure)
         self._background = None  # the picture, axes and ticks, drawn once per frame (see _render)
+        self._drawing = threading.RLock()  # ipykernel 7 may handle two slider messages at once, on two threads
         self.best_button = widgets.Button(
-            description="best F1",
-            tooltip="move the slider to the threshold of the highest F1",
-            layout=widgets.Layout(display="none" if self.truth is None else ""),
+            description="best F1", tooltip="move the slider to the threshold of the highest F1"
         )
         self.best_button.add_class("facekit-best-f1")
         self.best_button.on_click(lambda _: self.show_best())
-        controls = widgets.HBox([self.slider, self.best_button, self.count])
+        controls = widgets.HBox([self.slider, *([self.best_button] if self.truth else []), self.count])
         super().__init__([controls, self.frame_picker, self.image])
         self.slider.observe(self._changed, names="value")
         self.frame_picker.observe(self._picked, names="value")
@@ -132,15 +131,18 @@ class ThresholdExplorer(widgets.VBox):
         if self.truth is not None:
             self.slider.value = representable(*self.truth.best_span(), self.slider.step)
 
-    def _changed(self, change: dict[str, Any]) -> None:
-        self._redraw(change["new"])
+    def _changed(self, _: dict[str, Any]) -> None:
+        """The slider moved: draw its value now (not the change's, which a later move may have replaced)."""
+        with self._drawing:
+            self._redraw(self.slider.value)
 
     def _picked(self, change: dict[str, Any]) -> None:
         """Another frame: its picture becomes the new background."""
-        self.frame = int(change["new"])
-        self._axes[0].clear()
-        self._background = None
-        self._redraw(self.slider.value)
+        with self._drawing:
+            self.frame = int(change["new"])
+            self._axes[0].clear()
+            self._background = None
+            self._redraw(self.slider.value)
 
     def _thumbnail(self, frame: int) -> tuple[np.ndarray | None, float]:
         """The frame's pixels shrunk to the picture's width (None without a readable source), and the scale."""
@@ -150,6 +152,12 @@ class ThresholdExplorer(widgets.VBox):
         return self._thumbnails[frame]
 
     def _redraw(self, confidence: float) -> None:
+        """Show the picture, curves and readout at ``confidence``, one redraw at a time: two
+        interleaved on the same axes would each draw the other's artists (a doubled legend)."""
+        with self._drawing:
+            self._draw(confidence)
+
+    def _draw(self, confidence: float) -> None:
         started = time.perf_counter()
         threshold = round(confidence, 6)
         self.result = self.base.filter(confidence=threshold)

@@ -65,6 +65,8 @@ def jupyterlab(tmp_path, model_path):
         tmp_path,
         "explorer.ipynb",
         "import facekit as fk\nexplorer = fk.widgets.ThresholdExplorer(fk.data.path('solvay'), width=800)\nexplorer",
+        "truth = fk.data.truth('solvay')\n"
+        "tuned = fk.widgets.ThresholdExplorer(explorer.base.filter(confidence=0.85), truth=truth, width=800)\ntuned",
     )
     port = free_port()
     command = [
@@ -123,11 +125,20 @@ def page(chromium_path):
 
 @pytest.mark.slow
 def test_slider_changes_the_face_count_in_jupyterlab(jupyterlab, page, artifacts, solvay_path):
+    """The slider changes the count; with truth, the best-F1 button moves the threshold and the F1 shown."""
+    from facekit.widgets import representable
+
     result = fk.detect(solvay_path)
     at_050, at_080 = len(result), len(result.filter(confidence=0.8))
     assert at_050 != at_080
+    evaluation = fk.evaluate(result, fk.data.truth("solvay"))
+    at_085, best = evaluation.at(0.85), evaluation.summary()
+    lower = evaluation.curve()["threshold"]
+    lower = float(lower[lower < best["best_f1_threshold"]].max())
+    best_value = representable(best["best_f1_threshold"], lower, 0.01)
+    assert f"{at_085['f1']:.2f}" != f"{best['best_f1']:.2f}"
     run_notebook(page, jupyterlab, "explorer.ipynb")
-    count = page.locator(".facekit-count")
+    count = page.locator(".facekit-count").first
     count.wait_for(timeout=120_000)
     playwright.expect(count).to_contain_text(f"{at_050} faces kept at confidence ≥ 0.50", timeout=120_000)
     page.screenshot(path=str(artifacts / "threshold_explorer_0.50.png"))
@@ -139,6 +150,13 @@ def test_slider_changes_the_face_count_in_jupyterlab(jupyterlab, page, artifacts
     playwright.expect(count).to_contain_text(f"{at_080} faces kept at confidence ≥ 0.80", timeout=60_000)
     page.screenshot(path=str(artifacts / "threshold_explorer_0.80.png"))
     assert (artifacts / "threshold_explorer_0.80.png").stat().st_size > 10_000
+
+    tuned = page.locator(".facekit-count").nth(1)
+    playwright.expect(tuned).to_contain_text(f"F1 {at_085['f1']:.2f}", timeout=120_000)
+    page.locator(".facekit-best-f1").click()
+    playwright.expect(tuned).to_contain_text(f"confidence ≥ {best_value:.2f}", timeout=60_000)
+    playwright.expect(tuned).to_contain_text(f"F1 {best['best_f1']:.2f}")
+    page.screenshot(path=str(artifacts / "threshold_explorer_best_f1.png"), full_page=True)
 
 
 @pytest.mark.slow
