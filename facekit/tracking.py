@@ -368,10 +368,28 @@ def _match(
     alike = (looks <= np.minimum(s.same_appearance, rivals[None, :] / _RATIO)) & (distance <= reach[:, None])
     alike &= _unambiguous(looks)  # sparse samples
     cost[~(near | alike) | (scale > np.log(s.max_scale))] = _NO_MATCH
+    return _assign(cost)
+
+
+def _assign(cost: np.ndarray) -> np.ndarray:
+    """Cheapest (row, column) pairs with costs under :data:`_NO_MATCH`, where leaving a row and a
+    column unpaired costs as much as the dearest allowed pair (lapjv's ``cost_limit``): a pairing
+    that shifts a row of look-alikes by one place, only to pair one more, never wins."""
     from scipy.optimize import linear_sum_assignment  # deferred: SciPy costs ~0.3 s at `import facekit`
 
-    tracks, dets = linear_sum_assignment(cost)
-    good = cost[tracks, dets] < _NO_MATCH
+    allowed = cost < _NO_MATCH
+    if not allowed.any():
+        return np.empty((0, 2), dtype=np.int64)
+    rows, cols = cost.shape
+    alone = float(cost[allowed].max()) / 2 + 1e-6
+    full = np.full((rows + cols, cols + rows), _NO_MATCH)
+    full[:rows, :cols] = cost
+    full[:rows, cols:][np.diag_indices(rows)] = alone
+    full[rows:, :cols][np.diag_indices(cols)] = alone
+    full[rows:, cols:] = 0.0
+    tracks, dets = linear_sum_assignment(full)
+    good = (tracks < rows) & (dets < cols)
+    good[good] = allowed[tracks[good], dets[good]]
     return np.column_stack([tracks[good], dets[good]]).astype(np.int64)
 
 

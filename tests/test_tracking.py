@@ -12,9 +12,9 @@ import pytest
 import facekit as fk
 from facekit.cuts import CUT_THRESHOLD, signature_distances
 from facekit.errors import InvalidInputError
+from facekit.evaluation.track_quality import cues, score_tracks
 from facekit.media import Video, open_media
 from facekit.synthetic import shot_video
-from facekit.evaluation.track_quality import cues, score_tracks
 from facekit.tracking import TrackingSettings, assign_tracks
 
 
@@ -158,6 +158,42 @@ def test_same_appearance_relinks_anywhere_in_the_shot():
     assert len(set(ids)) == 1
 
 
+def _look_alikes(count: int, seed: int = 0) -> np.ndarray:
+    """Descriptors of ``count`` people who look alike (0.64 apart, under the appearance gate, over
+    ``same_appearance``), as black-and-white faces of one photograph do."""
+    base = np.random.default_rng(seed).normal(size=32)
+    return base / np.linalg.norm(base) + 0.45 * np.eye(count, 32)
+
+
+def test_views_that_do_not_overlap_are_not_joined_by_place():
+    """A second later the camera shows other look-alike people at the same places: no one is the same."""
+    looks = _look_alikes(24)
+    row = [(40.0 + 60.0 * (i % 6), 60.0 + 80.0 * (i // 6), 30.0, 30.0) for i in range(12)]
+    boxes = {
+        0: [(i, row[i]) for i in range(12)],
+        10: [(12 + i, (x + 10, y, w, h)) for i, (x, y, w, h) in enumerate(row)],
+    }
+    faces, table, truth = _table([0, 10], boxes)
+    ids, _ = assign_tracks(faces, table, features=looks[truth])
+    _assert_same_partition(ids, truth)
+    assert len(set(assign_tracks(faces, table)[0])) == 12  # without appearance, place decides (and merges)
+
+
+def test_camera_turning_between_samples_keeps_ids():
+    """Look-alikes in a row, sampled a second apart while the camera pans right and comes back:
+    the move is found from the faces seen in both, and a face back in view is joined in the scene."""
+    looks = _look_alikes(30, seed=1)
+    scene = {i: (40.0 * i, 100.0 + 7.0 * (i % 3), 30.0, 30.0) for i in range(30)}
+    cameras = [0.0, 300.0, 600.0, 300.0, 0.0]
+    boxes = {
+        10 * k: [(i, (x - cam, y, w, h)) for i, (x, y, w, h) in scene.items() if 0 <= x - cam <= 610]
+        for k, cam in enumerate(cameras)
+    }
+    faces, table, truth = _table(sorted(boxes), boxes)
+    ids, _ = assign_tracks(faces, table, features=looks[truth])
+    _assert_same_partition(ids, truth)
+
+
 def test_removed_rule_on_random_presence():
     """Each track is listed at the first analysed frame after it went, unless back within the patience."""
     rng = np.random.default_rng(0)
@@ -260,9 +296,17 @@ def pan_analysed(pan_clip) -> _Analysed:
     return _analyse(pan_clip.path, fk.data.pan_truth(pan_clip), (0,))
 
 
+@pytest.fixture(scope="session")
+def sweep(tmp_path_factory, model_path) -> _Analysed:
+    """A camera sweeping across Solvay and back every 2 s (4 s, 10 fps): five samples a second apart
+    overlap by a third of the frame, and the camera turns between two of them."""
+    video = fk.data.pan_video(tmp_path_factory.mktemp("sweep") / "sweep.mp4", seconds=4.0, sweep_seconds=2.0)
+    return _analyse(video.path, fk.data.pan_truth(video), (0,))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("num_frames", MODES)
-@pytest.mark.parametrize("video", ["shots", "pan_analysed"])
+@pytest.mark.parametrize("video", ["shots", "pan_analysed", "sweep"])
 def test_constructed_truth_goals(request, video, num_frames):
     """The issue's goals on every constructed video, every frame and sampled: no merge across a
     cut, no id swap, IDF1 >= 0.95, removed precision >= 0.95."""
