@@ -465,9 +465,10 @@ def _relink(
         alike = unlike <= np.minimum(s.same_appearance, rivals[first_row[later]] / _RATIO)
         alike &= (distance <= s.gate + s.speed * (start[later] - end[a])) | unplaced
         alike &= _unambiguous(unlike[None])[0]
-        for b, d, u, ok in zip(later, distance, unlike, (near | alike) & scale):
+        waits = (start[later] - end[a]) / max(s.relink, 1e-9)  # of equal joins, the nearest in time first
+        for b, d, u, wait, ok in zip(later, distance, unlike, waits, (near | alike) & scale):
             if ok:
-                joins.append((float(u if np.isfinite(u) else d), a, int(b)))
+                joins.append((float(u if np.isfinite(u) else d) + float(wait), a, int(b)))
     successor = np.full(count, -1, np.int64)
     predecessor = np.full(count, -1, np.int64)
     for _, a, b in sorted(joins):
