@@ -120,7 +120,9 @@ class Evaluation:
     def summary(self) -> dict[str, Any]:
         """AP (IoU 0.5 and COCO's 0.5:0.95), the figures at the result's threshold, the F1-best
         threshold, recall by face height and, when the truth has identities, tracking metrics."""
-        out = self._figures(None, np.ones(self._real_truth.size, bool))
+        ranks = {t: (tp_at, ignored_at) for t, (_, tp_at, ignored_at) in self._walks.items()}
+        real = self._real_truth
+        out = self._figures(ranks, self._kept(self.threshold), int(real.sum()), int((~real).sum()))
         curve = self._curve
         best = int(curve["f1"].argmax()) if curve["f1"].size else None
         out["best_f1"] = math.nan if best is None else float(curve["f1"][best])
@@ -131,49 +133,62 @@ class Evaluation:
         return out
 
     def per_file(self) -> pd.DataFrame:
-        """The summary's detection figures (no tracking) per source, one row each."""
-        picture_source = self._aligned.images["source"].to_numpy(object)
-        det_source = picture_source[self._aligned.dets.image][self._order]
-        truth_source = picture_source[self._aligned.truth.image]
+        """The summary's detection figures (no tracking) per source, one row each.
+
+        A source's detections keep their pooled order among themselves, so its ranks are the
+        positions among its own: the pooled ranks are grouped by source once, not masked per source.
+        """
+        codes, names = pd.factorize(self._aligned.images["source"], sort=True)
+        count = len(names)
+        det_code = codes[self._aligned.dets.image][self._order]  # per pooled rank
+        truth_code = codes[self._aligned.truth.image]
+        within = _positions_within(det_code, count)
+        kept = np.bincount(det_code[: self._kept(self.threshold)], minlength=count)
+        n_truth = np.bincount(truth_code[self._real_truth], minlength=count)
+        n_ignore = np.bincount(truth_code[~self._real_truth], minlength=count)
+        split = {
+            t: (_by_group(tp_at, det_code, count), _by_group(ignored_at, det_code, count))
+            for t, (_, tp_at, ignored_at) in self._walks.items()
+        }
         rows = [
-            {"source": source, **self._figures(det_source == source, truth_source == source)}
-            for source in sorted(set(self._aligned.images["source"]))
+            {
+                "source": name,
+                **self._figures(
+                    {t: (within[tp[k]], within[ignored[k]]) for t, (tp, ignored) in split.items()},
+                    int(kept[k]),
+                    int(n_truth[k]),
+                    int(n_ignore[k]),
+                ),
+            }
+            for k, name in enumerate(names)
         ]
         return pd.DataFrame(rows)
 
-    def _figures(self, chosen: np.ndarray | None, truth: np.ndarray) -> dict[str, Any]:
-        """AP and the figures at the threshold for the truth rows of mask ``truth`` and the
-        detections ``chosen`` (a mask over the pooled order; None: all of them)."""
-        n_truth = int((truth & self._real_truth).sum())
-        kept = self._kept(self.threshold)
-        within = None if chosen is None else np.cumsum(chosen) - 1  # pooled rank -> rank among the chosen
-        aps, counts = [], {}
-        for t, (_, tp_at, ignored_at) in self._walks.items():
-            if chosen is not None:
-                tp_at, ignored_at = tp_at[chosen[tp_at]], ignored_at[chosen[ignored_at]]
-            counts[t] = int(np.searchsorted(tp_at, kept)), int(np.searchsorted(ignored_at, kept))
-            if t in COCO_IOUS:
-                if within is not None:
-                    tp_at, ignored_at = within[tp_at], within[ignored_at]
-                aps.append(average_precision(tp_at, ignored_at, n_truth))
-        n_detections = kept if chosen is None else int(chosen[:kept].sum())
-        tp, ignored = counts[self.iou]
-        fp = n_detections - tp - ignored
-        rates = {
-            k: v[0] for k, v in _rates(np.array([self.threshold]), np.array([tp]), np.array([fp]), n_truth).items()
-        }
+    def _figures(
+        self, ranks: dict[float, tuple[np.ndarray, np.ndarray]], kept: int, n_truth: int, n_ignore: int
+    ) -> dict[str, Any]:
+        """AP and the figures at the threshold from, per IoU threshold, the ranks (ascending) of
+        the true positives and of the detections ignore regions absorbed, with ``kept`` detections
+        at the threshold and ``n_truth`` real faces."""
+        aps = [
+            average_precision(tp_at, ignored_at, n_truth) for t, (tp_at, ignored_at) in ranks.items() if t in COCO_IOUS
+        ]
+        tp_at, ignored_at = ranks[self.iou]
+        tp = int(np.searchsorted(tp_at, kept))
+        fp = kept - tp - int(np.searchsorted(ignored_at, kept))
+        rates = _rates(np.array([self.threshold]), np.array([tp]), np.array([fp]), n_truth)
         return {
             "n_truth": n_truth,
-            "n_ignore": int((truth & ~self._real_truth).sum()),
-            "n_detections": n_detections,
+            "n_ignore": n_ignore,
+            "n_detections": kept,
             "threshold": self.threshold,
             "iou": self.iou,
             "tp": tp,
             "fp": fp,
             "fn": n_truth - tp,
-            "precision": float(rates["precision"]),
-            "recall": float(rates["recall"]),
-            "f1": float(rates["f1"]),
+            "precision": float(rates["precision"][0]),
+            "recall": float(rates["recall"][0]),
+            "f1": float(rates["f1"][0]),
             "ap50": aps[0],
             "ap": float(np.mean(aps)) if n_truth else math.nan,
         }
@@ -281,6 +296,21 @@ class Evaluation:
     def _repr_html_(self) -> str:
         table = pd.Series(self.summary(), name="value").to_frame()
         return f"<b>facekit.Evaluation</b> at IoU {self.iou:g}{table.to_html(float_format=lambda v: f'{v:.4g}')}"
+
+
+def _positions_within(code: np.ndarray, count: int) -> np.ndarray:
+    """Per item, its position among the items of its group ``code`` (in the items' order)."""
+    by_code = np.argsort(code, kind="stable")
+    sizes = np.bincount(code, minlength=count)
+    within = np.empty_like(by_code)
+    within[by_code] = np.arange(by_code.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return within
+
+
+def _by_group(ranks: np.ndarray, code: np.ndarray, count: int) -> list[np.ndarray]:
+    """Ascending ``ranks`` split by the group ``code[rank]`` of each, each part still ascending."""
+    group = code[ranks]
+    return np.split(ranks[np.argsort(group, kind="stable")], np.cumsum(np.bincount(group, minlength=count))[:-1])
 
 
 def _where_found(found: np.ndarray, index: np.ndarray, values: np.ndarray, missing: float) -> np.ndarray:
