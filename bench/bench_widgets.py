@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import cv2
 import matplotlib
@@ -44,32 +45,62 @@ def main() -> None:
     small = cv2.resize(frame_pixels(fk.data.path("solvay")), None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA)
     picture = np.vstack([np.hstack([small, small])] * 2)
     result = fk.detect(picture)
-    explorer = ThresholdExplorer(result)
     values = np.resize([0.3, 0.5, 0.8, 0.1, 0.6, 0.9, 0.4, 0.7], args.moves)
-    moves = []
-    for value in values:
-        explorer.slider.value = float(value)
-        moves.append(explorer.update_ms)
-    detects = []
-    for value in values[:10]:
-        start = time.perf_counter()
-        fk.detect(picture, confidence=float(value))
-        detects.append((time.perf_counter() - start) * 1e3)
-    move, detect = statistics.median(moves), statistics.median(detects)
     print(
         f"{len(result)} faces on a {picture.shape[1]}x{picture.shape[0]} picture, {len(result.candidates())} candidates"
     )
+    compare(
+        ("slider move (no model):", slider_moves(ThresholdExplorer(result), values)),
+        ("fresh fk.detect:", timed(lambda value: fk.detect(picture, confidence=value), values[:10])),
+        "ran the model",
+    )
+
+    truth = tiled_truth(small.shape[1], small.shape[0])
+    start = time.perf_counter()
+    explorer = ThresholdExplorer(result, truth=truth)
+    built = time.perf_counter() - start
+    assert explorer.truth is not None
+    summary = explorer.truth.evaluation.summary()
+    print(f"with truth ({summary['n_truth']} true faces, AP50 {summary['ap50']:.3f}): built in {built:.2f} s")
+    compare(
+        ("slider move with truth:", slider_moves(explorer, values)),
+        ("evaluate + matches:", timed(lambda value: fk.evaluate(result, truth).matches(threshold=value), values[:10])),
+        "evaluated again",
+    )
+    frame_explorer()
+
+
+def slider_moves(explorer: ThresholdExplorer, values: np.ndarray) -> list[float]:
+    """The redraw time (ms) of each slider move to ``values``."""
+    times = []
+    for value in values:
+        explorer.slider.value = float(value)
+        times.append(explorer.update_ms)
+    return times
+
+
+def timed(call: Callable[[float], object], values: np.ndarray) -> list[float]:
+    """The time (ms) of ``call`` at each of ``values``."""
+    times = []
+    for value in values:
+        start = time.perf_counter()
+        call(float(value))
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def compare(moves: tuple[str, list[float]], reference: tuple[str, list[float]], instead: str) -> None:
+    """Print the median and p90 of slider moves against the goal, and the ratio to what a move would cost if it did
+    the reference's work."""
+    move, other = statistics.median(moves[1]), statistics.median(reference[1])
     print(
-        f"slider move (no model):  median {move:6.1f} ms   p90 {np.percentile(moves, 90):6.1f} ms   goal < 100 ms "
+        f"{moves[0]:<24} median {move:6.1f} ms   p90 {np.percentile(moves[1], 90):6.1f} ms   goal < 100 ms "
         f"({'met' if move < 100 else 'missed'})"
     )
     print(
-        f"fresh fk.detect:         median {detect:6.1f} ms   (what each move would add if it ran the model: "
-        f"x{(move + detect) / move:.2f})"
+        f"{reference[0]:<24} median {other:6.1f} ms   (what each move would add if it {instead}: "
+        f"x{(move + other) / move:.2f})"
     )
-
-    with_truth(result, tiled_truth(small.shape[1], small.shape[0]), values)
-    frame_explorer()
 
 
 def tiled_truth(width: int, height: int) -> pd.DataFrame:
@@ -77,37 +108,6 @@ def tiled_truth(width: int, height: int) -> pd.DataFrame:
     boxes = fk.data.truth("solvay")[["x", "y", "w", "h"]] * 0.75
     tiles = [boxes.assign(x=boxes["x"] + dx, y=boxes["y"] + dy) for dx in (0, width) for dy in (0, height)]
     return pd.concat(tiles, ignore_index=True)
-
-
-def with_truth(result: fk.Result, truth: pd.DataFrame, values: np.ndarray) -> None:
-    """Slider moves of an explorer with truth, against evaluating again at each threshold."""
-    start = time.perf_counter()
-    explorer = ThresholdExplorer(result, truth=truth)
-    built = time.perf_counter() - start
-    moves = []
-    for value in values:
-        explorer.slider.value = float(value)
-        moves.append(explorer.update_ms)
-    again = []
-    for value in values[:10]:
-        start = time.perf_counter()
-        fk.evaluate(result, truth).matches(threshold=float(value))
-        again.append((time.perf_counter() - start) * 1e3)
-    move, evaluate = statistics.median(moves), statistics.median(again)
-    assert explorer.truth is not None
-    summary = explorer.truth.evaluation.summary()
-    print(
-        f"with truth ({summary['n_truth']} true faces, AP50 {summary['ap50']:.3f}): built in {built:.2f} s "
-        f"(evaluated once)"
-    )
-    print(
-        f"slider move with truth:  median {move:6.1f} ms   p90 {np.percentile(moves, 90):6.1f} ms   goal < 100 ms "
-        f"({'met' if move < 100 else 'missed'})"
-    )
-    print(
-        f"evaluate + matches:      median {evaluate:6.1f} ms   (what each move would add if it evaluated again: "
-        f"x{(move + evaluate) / move:.2f})"
-    )
 
 
 def frame_explorer() -> None:

@@ -179,6 +179,8 @@ class ThresholdExplorer(widgets.VBox):
             labels = len(shown) <= MAX_LABELS
             outcome_overlay(picture, _scaled(shown, scale), ax=picture_ax, size=size, labels=labels)
             pr_curve(self.truth.curve, threshold, ax=top_ax)
+            if top_ax.legend_ is not None:  # the red dot is the threshold, as the F1 panel's key says
+                top_ax.legend_.remove()
             f1_curve(self.truth.curve, threshold, ax=bottom_ax)
             self.metrics = self.truth.at(threshold)
         if self.base.is_video:
