@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["IGNORE_BELOW", "ShotVideo", "shot_video"]
+__all__ = ["IGNORE_BELOW", "ShotVideo", "crowd_video", "shot_video"]
 
 IGNORE_BELOW = 0.6
 """A face less visible than this (clipped or covered) is an ignore region of the truth."""
@@ -56,19 +56,38 @@ class _Sprite:
 
 def shot_video(target: str | os.PathLike[str], *, fps: float = 10.0, size: tuple[int, int] = (640, 360)) -> ShotVideo:
     """Write the four-shot H.264 mp4 to ``target`` (9 s) and return it with its true tracks."""
-    import av
-
     from . import data
 
     height = size[1]
-    counts = [max(1, round(s * fps)) for s in _SECONDS]
-    starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
     newton = _sprite(data.newton(), _face("newton"), 0.23 * height)
     gauss = _sprite(data.gauss(), _face("gauss"), 0.23 * height)
     shots = [_crossing(newton, gauss), _crowd(data.solvay(), _faces("solvay")), _gaps(newton, gauss),
              _portrait(data.newton(), _face("newton"))]  # fmt: skip
+    return _write(Path(target), fps, size, shots, _SECONDS)
+
+
+def crowd_video(
+    target: str | os.PathLike[str], *, fps: float = 10.0, size: tuple[int, int] = (640, 360), seconds: float = 4.0
+) -> ShotVideo:
+    """Write a one-shot H.264 mp4 of a crowd of look-alikes to ``target`` and return it with its true
+    tracks: eight black-and-white faces of the Solvay photograph walk across a still camera in two
+    lanes, in opposite directions and at different speeds, passing close to each other, entering and
+    leaving at the sides (the appearance descriptor tells them apart least well)."""
+    from . import data
+
+    picture, faces = data.solvay(), _faces("solvay")
+    chosen = np.argsort(faces[:, 0])[:: max(1, len(faces) // _WALKERS)][:_WALKERS]
+    sprites = [_sprite(picture, faces[i], 0.14 * size[1], _HEAD) for i in chosen]
+    return _write(Path(target), fps, size, [_walkers(sprites, [f"solvay {i}" for i in chosen])], (seconds,))
+
+
+def _write(path: Path, fps: float, size: tuple[int, int], shots: list[Any], seconds: tuple[float, ...]) -> ShotVideo:
+    """Draw ``shots`` (each lasting its ``seconds``) into an H.264 mp4 at ``path``, with the truth of every face."""
+    import av
+
+    counts = [max(1, round(s * fps)) for s in seconds]
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
     rows: list[list[Any]] = []
-    path = Path(target)
     next_track = 0
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
@@ -116,13 +135,20 @@ def _truth_row(
     return [frame, track, person, shot, x1, y1, x2 - x1, y2 - y1, bool(shown * inside < IGNORE_BELOW)]
 
 
-def _sprite(picture: np.ndarray, face: np.ndarray, face_height: float) -> _Sprite:
-    """Head and shoulders around ``face``, scaled so the face is ``face_height`` pixels tall, in a soft oval."""
+_HEAD_AND_SHOULDERS = (0.7, 0.6, 1.7, 1.5)  # crop left, top, right, bottom of a face box, in face widths/heights
+_HEAD = (0.25, 0.3, 1.25, 1.3)  # no more than the head: no neighbour's face in a crowded picture
+
+
+def _sprite(
+    picture: np.ndarray, face: np.ndarray, face_height: float, margins: tuple[float, ...] = _HEAD_AND_SHOULDERS
+) -> _Sprite:
+    """Head and shoulders (or ``margins``) around ``face``, scaled so the face is ``face_height`` pixels tall, in a soft oval."""
     import cv2
 
     x, y, w, h = face
-    x0, y0 = int(max(x - 0.7 * w, 0)), int(max(y - 0.6 * h, 0))
-    x1, y1 = int(min(x + 1.7 * w, picture.shape[1])), int(min(y + 1.5 * h, picture.shape[0]))
+    left, top, right, bottom = margins
+    x0, y0 = int(max(x - left * w, 0)), int(max(y - top * h, 0))
+    x1, y1 = int(min(x + right * w, picture.shape[1])), int(min(y + bottom * h, picture.shape[0]))
     scale = face_height / h
     crop = cv2.resize(picture[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     rows, cols = np.mgrid[: crop.shape[0], : crop.shape[1]]
@@ -224,6 +250,28 @@ def _gaps(newton: _Sprite, gauss: _Sprite) -> Any:
         elif seconds >= 2.4:
             placed.append(("gauss", gauss, (0.45 * width, 0.3 * height)))
         return _scene(_gradient(size, (90, 90, 60), (200, 190, 150)), placed)
+
+    return draw
+
+
+_WALKERS = 8
+
+
+def _walkers(sprites: list[_Sprite], people: list[str]) -> Any:
+    """Half the ``sprites`` walk right along an upper lane, half left along a lower one that overlaps
+    it, each at its own speed (40 to 110 pixels a second) and from its own start, some off-frame."""
+
+    def draw(_progress: float, seconds: float, size: tuple[int, int]) -> tuple[np.ndarray, list[Face]]:
+        width, height = size
+        placed = []
+        for i, (person, sprite) in enumerate(zip(people, sprites)):
+            rightward = i % 2 == 0
+            speed = 40.0 + 10.0 * i
+            start = (i // 2) * width / 4 - (sprite.alpha.shape[1] if rightward else 0) * (i // 2 == 0)
+            x = start + speed * seconds if rightward else width - start - speed * seconds
+            y = (0.05 if rightward else 0.22) * height + 0.04 * height * (i // 2 % 2)
+            placed.append((person, sprite, (x, y)))
+        return _scene(_gradient(size, (70, 70, 70), (170, 170, 170)), placed)
 
     return draw
 

@@ -299,7 +299,8 @@ def _camera_shift(
     """The translation that moves the most predicted faces onto detected ones of the same size that
     do not look unlike (a camera pan between sparse samples), and whether it is certain.
 
-    The predictions stand unless a move explains ``consensus`` faces more than they do. A move is
+    The predictions stand unless a move explains ``consensus`` faces more than they do, and half the
+    faces that have a match to vote with (else some people walk together, and others not). A move is
     uncertain when another one, a face size away, explains nearly as many faces (:data:`SHIFT_MARGIN`:
     a row of faces shifted by one place), or when faces that look alike vote for a move more than for
     the predictions but not clearly; then faces are found again by appearance only."""
@@ -321,7 +322,8 @@ def _camera_shift(
     best = int(np.argmax(np.where(moved, votes, -1)))
     if not moved.any() or votes[best] < s.consensus or votes[best] <= still:
         return np.zeros(2), _confirmed(offsets, looks, size, s)
-    if votes[best] < still + s.consensus:  # unclear: without appearance, likely a row of faces shifted by one
+    if votes[best] < max(still + s.consensus, compatible.any(axis=1).sum() * 2 / 3):
+        # unclear (without appearance, likely a row of faces shifted by one), or a group walking together
         return np.zeros(2), bool(np.isnan(looks).all())
     apart = np.linalg.norm(candidates - candidates[best], axis=1) > reach
     rival = int(votes[apart].max())
@@ -332,10 +334,12 @@ def _camera_shift(
 
 def _confirmed(offsets: np.ndarray, looks: np.ndarray, size: np.ndarray, s: TrackingSettings) -> bool:
     """False when at least ``consensus`` predictions fall near faces of known appearance and most of
-    them find none there that looks alike: the camera moved in a way the faces do not show (no overlap)."""
+    them, and all but a few, find none there that looks alike: the camera moved in a way the faces do
+    not show (views that do not overlap). Faces clipped at an edge look unlike themselves: a few may."""
     close = (np.linalg.norm(offsets, axis=2) / size <= s.gate) & ~np.isnan(looks)
     landed = int(close.any(axis=1).sum())
-    return landed < s.consensus or int((close & (looks <= s.same_appearance)).any(axis=1).sum()) >= landed / 2
+    confirmed = int((close & (looks <= s.same_appearance)).any(axis=1).sum())
+    return landed < s.consensus or confirmed >= min(landed / 2, s.consensus)
 
 
 def _rivals(looks: np.ndarray) -> np.ndarray:
@@ -364,7 +368,7 @@ def _match(
     scale = np.abs(np.log(_sizes(detections)[None, :] / size))
     unlike = np.nan_to_num(looks, nan=0.0)
     cost = distance + scale + s.appearance_weight * unlike
-    near = (distance <= s.gate) & (unlike <= s.appearance_gate) & certain
+    near = ((distance <= s.gate) & (unlike <= s.appearance_gate) | (distance <= s.tolerance)) & certain
     alike = (looks <= np.minimum(s.same_appearance, rivals[None, :] / _RATIO)) & (distance <= reach[:, None])
     alike &= _unambiguous(looks)  # sparse samples
     cost[~(near | alike) | (scale > np.log(s.max_scale))] = _NO_MATCH

@@ -60,11 +60,11 @@ def score_tracks(
 
     truth = truth[truth["frame"].isin(frames["frame"])].reset_index(drop=True)
     faces = faces[faces["track_id"].notna()].reset_index(drop=True)
-    pairs = _pairs(faces, truth)
+    every_pair = _pairs(faces, truth)
     real = truth.loc[~truth["ignore"].astype(bool), "track_id"].unique()
-    pairs = pairs[pairs["truth"].isin(real)]
+    pairs = every_pair[every_pair["truth"].isin(real)]
     standard = tracking_metrics(truth.assign(source="v"), faces.assign(source="v"), frames.assign(source="v"))
-    owner = pairs.groupby("track")["truth"].agg(lambda ids: ids.value_counts().index[0])
+    owner = every_pair.groupby("track")["truth"].agg(lambda ids: ids.value_counts().index[0])  # ignore-only too
     shot = np.searchsorted(np.asarray(shot_starts), faces["frame"].to_numpy(), side="right")
     return {
         **standard,
