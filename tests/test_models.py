@@ -140,7 +140,7 @@ def test_unusable_model_paths_are_model_errors(tmp_path, monkeypatch, newton_pat
     monkeypatch.delenv("FACEKIT_MODEL")
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(np.random.default_rng(1).bytes(4096))
-    with pytest.raises(fk.ModelUnavailableError, match="garbage.onnx"):
+    with pytest.raises(fk.ModelUnavailableError, match=r"garbage\.onnx"):
         fk.detect(newton_path, model=garbage)
 
 

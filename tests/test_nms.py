@@ -67,7 +67,7 @@ def test_matches_the_reference_loop_on_real_candidates(model_path) -> None:
         outputs = detector.session.run(detector.output_names, {detector.input_name: blob})
         captured = {}
 
-        def spy(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        def spy(boxes: np.ndarray, scores: np.ndarray, captured: dict = captured) -> np.ndarray:
             captured.update(boxes=boxes, scores=scores)
             return greedy_nms(boxes, scores)
 

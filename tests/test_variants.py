@@ -110,7 +110,13 @@ def test_calibration_set_is_fixed():
 
 @pytest.mark.parametrize(
     "size, expected",
-    [((1280, 720), (640, 384)), ((360, 640), (384, 640)), ((3000, 2171), (640, 480)), ((640, 640), (640, 640)), ((50, 20), (640, 256))],
+    [
+        ((1280, 720), (640, 384)),
+        ((360, 640), (384, 640)),
+        ((3000, 2171), (640, 480)),
+        ((640, 640), (640, 640)),
+        ((50, 20), (640, 256)),
+    ],
 )
 def test_native_size(size, expected):
     assert native_size(*size) == expected
@@ -187,15 +193,22 @@ def test_environment_settings(newton_path, monkeypatch, native):
     monkeypatch.setenv("FACEKIT_SPINNING", "0")
     result = fk.detect(newton_path)
     assert (result.meta["precision"], result.meta["aspect"], result.meta["threads"], result.meta["spinning"]) == (
-        "int8", "native", 1, False
+        "int8",
+        "native",
+        1,
+        False,
     )
     assert fk.detect(newton_path, precision="fp32", aspect="square").meta["variant"] == "original"  # arguments win
 
 
 @pytest.mark.parametrize(
     "options, env, match",
-    [({"precision": "int4"}, {}, "precision"), ({"aspect": "wide"}, {}, "aspect"),
-     ({}, {"FACEKIT_PRECISION": "fp16"}, "precision.*fp16"), ({}, {"FACEKIT_SPINNING": "maybe"}, "FACEKIT_SPINNING")],
+    [
+        ({"precision": "int4"}, {}, "precision"),
+        ({"aspect": "wide"}, {}, "aspect"),
+        ({}, {"FACEKIT_PRECISION": "fp16"}, "precision.*fp16"),
+        ({}, {"FACEKIT_SPINNING": "maybe"}, "FACEKIT_SPINNING"),
+    ],
 )
 def test_bad_settings_are_refused(newton_path, monkeypatch, options, env, match):
     for name, value in env.items():
@@ -207,8 +220,22 @@ def test_bad_settings_are_refused(newton_path, monkeypatch, options, env, match)
 @pytest.mark.slow
 def test_cli_precision_flag(newton_path, int8):
     done = subprocess.run(
-        [sys.executable, "-m", "facekit.cli", "detect", str(newton_path), "--precision", "int8", "--aspect", "native", "--format", "json"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "facekit.cli",
+            "detect",
+            str(newton_path),
+            "--precision",
+            "int8",
+            "--aspect",
+            "native",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     meta = json.loads(done.stdout)["meta"]

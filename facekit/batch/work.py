@@ -89,11 +89,27 @@ def _run_one(task: Task, source: str, salt: str) -> tuple[dict[str, Any], pd.Dat
         # Content errors (undecodable, too large) are final for that content; anything else
         # (no file, no network, a crash) is tried again on the next run.
         final = row["key"] is not None and isinstance(exc, InvalidInputError)
-        return {**row, "status": "error", "error_type": type(exc).__name__, "error": " ".join(str(exc).split()),
-                "n_faces": 0, "n_frames": 0, "media": None, "seconds": time.perf_counter() - started,
-                "final": final}, None
+        return {
+            **row,
+            "status": "error",
+            "error_type": type(exc).__name__,
+            "error": " ".join(str(exc).split()),
+            "n_faces": 0,
+            "n_frames": 0,
+            "media": None,
+            "seconds": time.perf_counter() - started,
+            "final": final,
+        }, None
     faces = result.to_frame()
     faces.insert(0, "key", row["key"])
-    return {**row, "status": "ok", "error_type": None, "error": None, "n_faces": len(faces),
-            "n_frames": len(result.frames), "media": result.meta.get("media"),
-            "seconds": time.perf_counter() - started, "final": True}, faces
+    return {
+        **row,
+        "status": "ok",
+        "error_type": None,
+        "error": None,
+        "n_faces": len(faces),
+        "n_frames": len(result.frames),
+        "media": result.meta.get("media"),
+        "seconds": time.perf_counter() - started,
+        "final": True,
+    }, faces
