@@ -3,9 +3,11 @@
     python bench/bench_tracking.py            # four-shot video at 10 fps (90 frames), 6 s pan at 10 fps
     python bench/bench_tracking.py --quick    # four-shot video at 5 fps (45 frames), 3 s pan
 
-Both also run a 4 s pan that sweeps across and back every 2 s, where five samples one second apart
-barely overlap and the camera reverses between them: shown to mark where sampled tracking stops
-working, not counted in the goals.
+Both also run, at 10 fps: a 4 s pan that sweeps across and back every 2 s (five samples one second
+apart overlap by a third of the frame, and the camera turns between them), a 4 s crowd of eight
+look-alike heads walking past each other (:func:`facekit.synthetic.crowd_video`), and, beyond the
+goals, a whip pan sweeping across and back every second (five samples a second apart share no face:
+nothing but appearance could tie them).
 
 Per video, measured in this run:
 - detection ms per analysed frame (the model, from ``Result.meta['timings_ms']['detect']``);
@@ -28,9 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 import facekit as fk
-from facekit.media import Video, open_media
-from facekit.synthetic import shot_video
 from facekit.evaluation.track_quality import cues, score_tracks
+from facekit.media import Video, open_media
+from facekit.synthetic import crowd_video, shot_video
 from facekit.tracking import assign_tracks
 
 MODES = (None, 30, 10, 5)
@@ -81,10 +83,16 @@ def main() -> None:
         shots = shot_video(Path(tmp) / "shots.mp4", fps=5.0 if args.quick else 10.0)
         pan = fk.data.pan_video(Path(tmp) / "pan.mp4", seconds=3.0 if args.quick else 6.0, fps=10.0)
         sweep = fk.data.pan_video(Path(tmp) / "sweep.mp4", seconds=4.0, fps=10.0, sweep_seconds=2.0)
+        crowd = crowd_video(Path(tmp) / "crowd.mp4", fps=10.0, seconds=4.0)
+        whip = fk.data.pan_video(Path(tmp) / "whip.mp4", seconds=4.0, fps=10.0, sweep_seconds=1.0)
         runs = [
             bench_video("four shots", shots.path, shots.truth, shots.shot_starts),
             bench_video("pan", pan.path, fk.data.pan_truth(pan), (0,)),
-            bench_video("pan back and forth (beyond the goals)", sweep.path, fk.data.pan_truth(sweep), (0,)),
+            bench_video("pan back and forth every 2 s", sweep.path, fk.data.pan_truth(sweep), (0,)),
+            bench_video("crowd of look-alikes", crowd.path, crowd.truth, crowd.shot_starts),
+            bench_video(
+                "whip pan, back and forth every 1 s (beyond the goals)", whip.path, fk.data.pan_truth(whip), (0,)
+            ),
         ]
     for run in runs:
         print(f"\n{run['video']}: {run['frames']} frames, {run['faces']} faces")
@@ -93,16 +101,25 @@ def main() -> None:
               f"of detection (goal < 5%)")  # fmt: skip
         table = pd.DataFrame(run["scores"]).T
         print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    goals = all(
-        s["cut_merges"] == 0 and s["id_switches"] == 0 and s["idf1"] >= 0.95 and s["removed_precision"] >= 0.95
-        for run in runs[:2]
+    missed = [
+        f"{run['video']} {key}"
+        for run in runs[:-1]
         for key, s in run["scores"].items()
         if key.endswith("/cues")
-    )
+        and not (
+            s["cut_merges"] == 0 and s["id_switches"] == 0 and s["idf1"] >= 0.95 and s["removed_precision"] >= 0.95
+        )
+    ]
+    merges = sum(s["merges"] for run in runs for key, s in run["scores"].items() if key.endswith("/cues"))
     share = max(run["tracking_share_of_detection"] for run in runs)
-    print(f"\ngoals with cues on the four-shot video and the pan (no cut merge, no ID switch, IDF1 >= 0.95, removed precision >= 0.95): {goals}; "
+    print(f"\ngoals with cues on all but the whip pan (no cut merge, no ID switch, IDF1 >= 0.95, removed precision >= 0.95): "
+          f"{not missed}{'; missed: ' + ', '.join(missed) if missed else ''}; merges with cues on all five videos: {merges}; "
           f"tracking share of detection {100 * share:.2f}% (goal < 5%): {share < 0.05}")  # fmt: skip
-    print(json.dumps({"runs": runs, "goals_met": goals, "share_ok": bool(share < 0.05)}, default=float))
+    print(
+        json.dumps(
+            {"runs": runs, "goals_met": not missed, "missed": missed, "share_ok": bool(share < 0.05)}, default=float
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -299,8 +299,9 @@ def _camera_shift(
     """The translation that moves the most predicted faces onto detected ones of the same size that
     do not look unlike (a camera pan between sparse samples), and whether it is certain.
 
-    The predictions stand unless a move explains ``consensus`` faces more than they do, and half the
-    faces that have a match to vote with (else some people walk together, and others not). A move is
+    The predictions stand unless a move explains ``consensus`` faces more than they do, and two thirds
+    of the faces that have a look-alike to vote with (else some people walk together, and others not;
+    without appearance, half the faces). A move is
     uncertain when another one, a face size away, explains nearly as many faces (:data:`SHIFT_MARGIN`:
     a row of faces shifted by one place), or when faces that look alike vote for a move more than for
     the predictions but not clearly; then faces are found again by appearance only."""
@@ -322,9 +323,11 @@ def _camera_shift(
     best = int(np.argmax(np.where(moved, votes, -1)))
     if not moved.any() or votes[best] < s.consensus or votes[best] <= still:
         return np.zeros(2), _confirmed(offsets, looks, size, s)
-    if votes[best] < max(still + s.consensus, compatible.any(axis=1).sum() * 2 / 3):
+    informed = not np.isnan(looks).all()
+    voters = compatible.any(axis=1).sum() * 2 / 3 if informed else min(len(predicted), len(detections)) / 2
+    if votes[best] < max(still + s.consensus, voters):
         # unclear (without appearance, likely a row of faces shifted by one), or a group walking together
-        return np.zeros(2), bool(np.isnan(looks).all())
+        return np.zeros(2), not informed
     apart = np.linalg.norm(candidates - candidates[best], axis=1) > reach
     rival = int(votes[apart].max())
     shift = np.median(offsets[near[best]], axis=0)

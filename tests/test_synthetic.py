@@ -8,7 +8,7 @@ import pytest
 
 import facekit as fk
 from facekit.geometry import iou_matrix, match
-from facekit.synthetic import IGNORE_BELOW, shot_video
+from facekit.synthetic import IGNORE_BELOW, crowd_video, shot_video
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,20 @@ def test_gaps_crossing_and_ignore_regions(video):
     assert crowd["ignore"].any() and (~crowd["ignore"]).sum() >= 13 * 20  # faces at the edges are ignore regions
     clipped = crowd[(crowd["x"] == 0) | (crowd["x"] + crowd["w"] == 640)]
     assert clipped["ignore"].mean() > 0.5 and IGNORE_BELOW == 0.6
+
+
+def test_crowd_of_look_alikes_walks_past_each_other(tmp_path):
+    """Eight heads, one shot, a track each; two lanes in opposite directions, people entering and leaving."""
+    crowd = crowd_video(tmp_path / "crowd.mp4", fps=5.0, seconds=4.0)
+    with av.open(str(crowd.path)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 20
+    truth = crowd.truth
+    assert crowd.shot_starts == (0,) and truth["track_id"].nunique() == truth["person"].nunique() == 8
+    moves = truth.groupby("person")["x"].agg(lambda x: x.iloc[-1] - x.iloc[0])
+    assert (moves > 0).sum() >= 3 and (moves < 0).sum() >= 3
+    spans = truth.groupby("person")["frame"].agg(["min", "max"])
+    assert (spans["min"] > 0).any() and (spans["max"] < 19).any()  # someone enters, someone leaves
+    assert truth["ignore"].any() and (~truth["ignore"]).mean() > 0.8
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from facekit.cuts import CUT_THRESHOLD, signature_distances
 from facekit.errors import InvalidInputError
 from facekit.evaluation.track_quality import cues, score_tracks
 from facekit.media import Video, open_media
-from facekit.synthetic import shot_video
+from facekit.synthetic import crowd_video, shot_video
 from facekit.tracking import TrackingSettings, assign_tracks
 
 
@@ -304,17 +304,43 @@ def sweep(tmp_path_factory, model_path) -> _Analysed:
     return _analyse(video.path, fk.data.pan_truth(video), (0,))
 
 
+@pytest.fixture(scope="session")
+def crowd(tmp_path_factory, model_path) -> _Analysed:
+    """Eight look-alike black-and-white heads walking past each other in two lanes (4 s, 10 fps)."""
+    video = crowd_video(tmp_path_factory.mktemp("crowd") / "crowd.mp4")
+    return _analyse(video.path, video.truth, video.shot_starts)
+
+
+CROWD_SAMPLED = pytest.mark.xfail(
+    strict=True,
+    reason="walkers 1 s apart whose heads enter clipped (and so look unlike themselves) fragment: IDF1 0.90, "
+    "no merge (asserted in test_look_alike_crowd_sampled_never_merges)",
+)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("num_frames", MODES)
-@pytest.mark.parametrize("video", ["shots", "pan_analysed", "sweep"])
+@pytest.mark.parametrize(
+    "video",
+    ["shots", "pan_analysed", "sweep", "crowd"],
+)
 def test_constructed_truth_goals(request, video, num_frames):
     """The issue's goals on every constructed video, every frame and sampled: no merge across a
     cut, no id swap, IDF1 >= 0.95, removed precision >= 0.95."""
+    if video == "crowd" and num_frames == 5:
+        request.applymarker(CROWD_SAMPLED)
     scores = request.getfixturevalue(video).scores(num_frames)
     assert scores["cut_merges"] == 0 and scores["merges"] == 0, scores
     assert scores["id_switches"] == 0, scores
     assert scores["idf1"] >= 0.95, scores
     assert scores["removed_precision"] >= 0.95 and scores["removed_recall"] >= 0.9, scores
+
+
+@pytest.mark.slow
+def test_look_alike_crowd_sampled_never_merges(crowd):
+    """Where five samples of walking look-alikes are too far apart to follow, people fragment but never merge."""
+    scores = crowd.scores(5)
+    assert scores["merges"] == 0 and scores["cut_merges"] == 0 and scores["idf1"] >= 0.85, scores
 
 
 @pytest.mark.slow
