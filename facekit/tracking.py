@@ -322,7 +322,7 @@ def _camera_shift(
     still = int(votes[~moved].max())
     best = int(np.argmax(np.where(moved, votes, -1)))
     if not moved.any() or votes[best] < s.consensus or votes[best] <= still:
-        return np.zeros(2), _confirmed(offsets, looks, size, s)
+        return np.zeros(2), _confirmed(offsets, looks, rivals, size, s)
     informed = not np.isnan(looks).all()
     voters = compatible.any(axis=1).sum() * 2 / 3 if informed else min(len(predicted), len(detections)) / 2
     if votes[best] < max(still + s.consensus, voters):
@@ -332,16 +332,20 @@ def _camera_shift(
     rival = int(votes[apart].max())
     shift = np.median(offsets[near[best]], axis=0)
     certain = rival < s.consensus or votes[best] >= SHIFT_MARGIN * rival
-    return shift, bool(certain) and _confirmed(offsets - shift, looks, size, s)
+    return shift, bool(certain) and _confirmed(offsets - shift, looks, rivals, size, s)
 
 
-def _confirmed(offsets: np.ndarray, looks: np.ndarray, size: np.ndarray, s: TrackingSettings) -> bool:
+def _confirmed(
+    offsets: np.ndarray, looks: np.ndarray, rivals: np.ndarray, size: np.ndarray, s: TrackingSettings
+) -> bool:
     """False when at least ``consensus`` predictions fall near faces of known appearance and most of
-    them, and all but a few, find none there that looks alike: the camera moved in a way the faces do
-    not show (views that do not overlap). Faces clipped at an edge look unlike themselves: a few may."""
+    them, and all but a few, find none there that looks alike (or at least twice as alike as the
+    face's nearest neighbour in its frame): the camera moved in a way the faces do not show (views
+    that do not overlap). Faces clipped at an edge, or turning, look unlike themselves: a few may."""
     close = (np.linalg.norm(offsets, axis=2) / size <= s.gate) & ~np.isnan(looks)
     landed = int(close.any(axis=1).sum())
-    confirmed = int((close & (looks <= s.same_appearance)).any(axis=1).sum())
+    alike = looks <= np.maximum(s.same_appearance, rivals[None, :] / _RATIO)
+    confirmed = int((close & alike).any(axis=1).sum())
     return landed < s.consensus or confirmed >= min(landed / 2, s.consensus)
 
 
