@@ -73,7 +73,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     import numpy as np
     import onnxruntime
 
-    from .engine import Detector, default_threads
+    from .engine import Detector, default_spinning, default_threads
+    from .pipeline import resolve_variant
 
     lines = {
         "facekit": __version__,
@@ -99,7 +100,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         "model source": resolved.source,
         "model verified": str(resolved.sha256 == models.DEFAULT_MODEL_SHA256),
         "provider": detector.providers[0],
-        "threads": str(detector.threads if args.threads else default_threads()),
+        "threads": f"{detector.threads if args.threads else default_threads()} "
+        "(one per usable core unless FACEKIT_THREADS or --threads)",
+        "spinning": f"{'on' if default_spinning() else 'off'} (off by default; FACEKIT_SPINNING=1 turns it on)",
+        "precision": f"{resolve_variant(args.model)[1].precision} "
+        "(auto = fp32 for every model; int8 opt-in: FACEKIT_PRECISION=int8)",
         "ms per detection (1280x720)": f"{sorted(runs)[len(runs) // 2]:.1f} (median of {args.runs})",
     })
     width = max(map(len, lines))

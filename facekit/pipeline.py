@@ -42,9 +42,8 @@ APPEARANCE_FLOOR = 0.3
 descriptor for the tracker; below it, where almost nothing is a face, tracking uses motion alone."""
 
 DEFAULT_PRECISION = "auto"
-"""int8 for the default model, which passes the fidelity gate (tests/test_fidelity.py) on data it
-was not calibrated on at about twice FP32's speed (see :func:`facekit.variants.auto_precision`);
-``precision="fp32"`` gives InsightFace's own boxes (within 0.5 px)."""
+"""auto means FP32 for every model (InsightFace's own boxes); int8 is opt-in, since its scores near
+the threshold move by up to ~0.05 on unseen footage (see :func:`facekit.variants.auto_precision`)."""
 
 DEFAULT_ASPECT = "square"
 """"native" misses the 1 px bar against InsightFace's letterbox on the pan video (1.5 px, one extra

@@ -187,7 +187,7 @@ def test_cli_prints_a_summary_and_the_errors(folder, tmp_path, capsys):
         ([b"\xff\xd8\xff"], {}, "each batch source"),
         (["/no/such/folder/*.jpg"], {}, "no files match"),
         (["x.jpg"], {"confidence": 2.0}, "confidence"),
-        (["x.jpg"], {"colour": True}, "unexpected keyword"),
+        (["x.jpg"], {"colour": True}, "unknown detect option"),
         (["x.jpg"], {"workers": -1}, "workers must be"),
     ],
 )
