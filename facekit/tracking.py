@@ -245,10 +245,10 @@ class _Tracker:
         self.camera, self.clock = camera, clock
         ids = np.full(len(detections), -1, dtype=np.int64)
         matched = np.zeros(len(self.ids), dtype=bool)
-        for track, det in pairs:
-            ids[det] = self.ids[track]
-            matched[track] = True
-            self._update(track, detections[det], looks[det], clock)
+        tracks, dets = pairs[:, 0], pairs[:, 1]
+        ids[dets] = self.ids[tracks]
+        matched[tracks] = True
+        self._update(tracks, detections[dets], looks[dets], clock)
         self.fresh = matched
         new = np.flatnonzero(ids < 0)
         ids[new] = np.arange(self.next_id, self.next_id + len(new))
@@ -273,20 +273,21 @@ class _Tracker:
         moved[:, :2] -= self.camera
         return moved
 
-    def _update(self, track: int, box: np.ndarray, look: np.ndarray, clock: float) -> None:
-        """Take a match in: the new box, the face's own velocity in the scene, its appearance."""
-        elapsed = clock - self.seen[track]
-        scene = self._in_scene(box[None])[0]
-        if elapsed > 0:
-            measured = (centres(scene[None])[0] - centres(self.scene[track][None])[0]) / elapsed
-            old = self.velocity[track]
-            w = self.settings.smoothing
-            self.velocity[track] = measured if np.isnan(old).any() else w * measured + (1 - w) * old
-        if not np.isnan(look).any():
-            old_look = self.looks[track]
-            self.looks[track] = look if np.isnan(old_look).any() else 0.5 * (look + old_look)
-        self.boxes[track], self.scene[track] = box, scene
-        self.seen[track] = clock
+    def _update(self, tracks: np.ndarray, boxes: np.ndarray, looks: np.ndarray, clock: float) -> None:
+        """Take matches in: the new boxes, the faces' own velocities in the scene, their appearance."""
+        elapsed = (clock - self.seen[tracks])[:, None]
+        scene = self._in_scene(boxes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            measured = (centres(scene) - centres(self.scene[tracks])) / elapsed
+        old = self.velocity[tracks]
+        w = self.settings.smoothing
+        smoothed = np.where(np.isnan(old), measured, w * measured + (1 - w) * old)
+        self.velocity[tracks] = np.where(elapsed > 0, smoothed, old)
+        old_looks = self.looks[tracks]
+        mixed = np.where(np.isnan(old_looks).any(axis=1, keepdims=True), looks, 0.5 * (looks + old_looks))
+        self.looks[tracks] = np.where(np.isnan(looks).any(axis=1, keepdims=True), old_looks, mixed)
+        self.boxes[tracks], self.scene[tracks] = boxes, scene
+        self.seen[tracks] = clock
 
 
 def _sizes(boxes: np.ndarray) -> np.ndarray:
