@@ -5,14 +5,23 @@ sampled frames and for every frame of a video:
 
 1. Shots: analysed frames are split where the frame signature jumps (:mod:`facekit.cuts`); no
    track crosses a cut.
-2. Online, frame by frame within a shot: each track predicts where its face is (constant
-   velocity in pixels per second; new faces start with the common velocity of the others), the
-   common motion of all faces (a camera pan) corrects the predictions, and an optimal assignment
-   (``scipy.optimize.linear_sum_assignment``) pairs predictions and detections within a gate of
-   place, size and appearance (:mod:`facekit.appearance`). A track unmatched for up to
+2. Online, frame by frame within a shot: faces and camera are followed apart. The camera's
+   position at each analysed frame is the median move of the faces seen in two frames running
+   (its velocity predicts the next move); each track keeps its place in the scene and its own
+   velocity there. A track is predicted where its own motion and the camera's lead; the move of
+   the camera that those predictions missed (a pan that turned between samples) is the one that
+   brings the most predictions onto faces that look alike. That move is *uncertain* when another
+   one explains nearly as many faces (a row of faces shifted by one place), or when most
+   predictions land among faces that look unlike them (views that do not overlap); then nothing
+   is matched by place, only by appearance. An optimal assignment
+   (``scipy.optimize.linear_sum_assignment``, leaving a pair unmatched at half the dearest allowed
+   cost) pairs predictions and detections within a gate of place, size and appearance
+   (:mod:`facekit.appearance`); a match by appearance alone must be clearly nearer than the
+   detection's nearest look-alike in its own frame (a ratio test). A track unmatched for up to
    ``patience`` seconds is still looked for.
 3. Offline, since facekit has seen the whole video: fragments of one person within a shot (same
-   place, or same appearance, never overlapping in time) are joined into one id.
+   place in the scene, or same appearance, never overlapping in time) are joined into one id,
+   nearest in time first; place says nothing across an uncertain camera move.
 
 ``removed`` then lists the last box of a track at the first analysed frame after each of its
 visits ends; a visit ends where the track is absent for more than ``patience`` seconds, or for
