@@ -9,7 +9,6 @@ result is refused unless ``allow_sampled=True``, because a face between two samp
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from collections import deque
@@ -26,7 +25,7 @@ import pandas as pd
 
 from .errors import InvalidInputError, UnsupportedMediaError
 from .limits import Limits
-from .media import Picture, Video, decode, picture_from_pixels, read_source
+from .media import Picture, Source, Video, locate, open_media
 from .media.sources import SourceLike
 from .paint import SHAPES, STYLES, Faces, Shape, Style, anonymize, draw_boxes
 
@@ -100,7 +99,7 @@ def render_video(
     limits = limits or Limits.from_env()
     if confidence is not None:
         result = result.filter(confidence=confidence)
-    media, data = decode_source(result, source, limits)
+    media, found = decode_source(result, source, limits)
     _check_match(result, media)
     draw = _Painter(style, shape, margin, trails, labels, landmarks)
     if not isinstance(media, Video):
@@ -137,7 +136,7 @@ def render_video(
     schedule = _Schedule(result.to_frame(), result.frames)
     _write_video(
         media,
-        data,
+        found,
         path,
         schedule,
         draw,
@@ -160,14 +159,11 @@ def check_output(path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def decode_source(result: Result, source: SourceLike | None, limits: Limits) -> tuple[Picture | Video, bytes]:
+def decode_source(result: Result, source: SourceLike | None, limits: Limits) -> tuple[Picture | Video, Source]:
     """The picture or video a result was detected from (``source``, or the file named in its meta),
-    and its encoded bytes (empty for pixels given as an array), read once."""
-    loaded = read_source(_source_of(result, source), limits)
-    if loaded.pixels is not None:
-        return picture_from_pixels(loaded.pixels, limits), b""
-    assert loaded.data is not None  # a source is read as pixels or as bytes
-    return decode(loaded.data, limits), loaded.data
+    opened where it lies, and the located source (the audio is copied from it)."""
+    found = locate(_source_of(result, source), limits)
+    return open_media(found, limits), found
 
 
 def _source_of(result: Result, source: SourceLike | None) -> SourceLike:
@@ -282,7 +278,7 @@ class _Timing:
 
 def _write_video(
     video: Video,
-    data: bytes,
+    found: Source,
     path: Path,
     schedule: _Schedule,
     draw: _Painter,
@@ -296,8 +292,7 @@ def _write_video(
     codec = codec or VIDEO_CODECS[path.suffix.lower()]
     if codec not in av.codecs_available:
         raise UnsupportedMediaError(f"this PyAV build has no {codec} encoder")
-    source = av.open(io.BytesIO(data), mode="r", metadata_errors="replace")
-    try:
+    with found.open() as file, av.open(file, mode="r", metadata_errors="replace") as source:
         stream = source.streams.video[0]
         timing = _Timing(stream.time_base or Fraction(1, 1000), stream.average_rate or stream.guessed_rate)
         audio = source.streams.audio[0] if source.streams.audio else None
@@ -310,8 +305,6 @@ def _write_video(
             path.unlink(missing_ok=True)  # no half-written file left looking like a finished one
             raise
         output.close()
-    finally:
-        source.close()
 
 
 def _encode(

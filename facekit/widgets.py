@@ -27,7 +27,7 @@ from PIL import Image
 from . import plot
 from .errors import InvalidInputError
 from .limits import Limits
-from .media import Video, decode, frame_pixels, read_source
+from .media import Video, frame_pixels, locate, open_media
 from .media.sources import SourceLike
 from .pipeline import detect
 from .plot._style import plural
@@ -328,12 +328,12 @@ class FrameExplorer(widgets.VBox):
         **detect_options: Any,
     ) -> None:
         limits = limits or Limits.from_env()
-        loaded = read_source(source, limits)
-        media = decode(loaded.data, limits) if loaded.data is not None else None
+        found = locate(source, limits)  # a file stays where it is; the model reads it again per batch of frames
+        media = open_media(found, limits)
         if not isinstance(media, Video):
             raise InvalidInputError("FrameExplorer needs a video; use ThresholdExplorer for a picture")
         self.video = media
-        self._data: bytes = loaded.data  # type: ignore[assignment]  # a Video is decoded from bytes
+        self._source = found
         self._width, self._background = width, background
         self._options = {"confidence": confidence, "progress": False, "limits": limits, **detect_options}
         self._candidates: dict[int, pd.DataFrame] = {}  # frame index -> its candidates, from the model once
@@ -428,7 +428,7 @@ class FrameExplorer(widgets.VBox):
             self.status.value = f"<span style='color:#b00'>failed: {type(exc).__name__}: {exc}</span>"
 
     def _analyse(self, frames: list[int]) -> None:
-        found = detect(self._data, frames=frames, **self._options)
+        found = detect(self._source, frames=frames, **self._options)
         self.frames_detected += len(frames)
         self._meta = dict(found.meta)
         candidates = found.candidates()
