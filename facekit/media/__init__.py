@@ -3,7 +3,7 @@
 from .image import Picture, decode_image, is_animated, picture_from_pixels
 from .opening import decode, frame_pixels, kind_of, open_media
 from .sniff import SNIFF_BYTES, MediaKind, sniff, sniff_format
-from .sources import Source, locate, read_source
+from .sources import Source, locate
 from .video import Frame, Video
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "locate",
     "open_media",
     "picture_from_pixels",
-    "read_source",
     "sniff",
     "sniff_format",
 ]

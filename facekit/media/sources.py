@@ -138,15 +138,6 @@ def locate(source: SourceLike, limits: Limits, *, spill_bytes: int = SPILL_BYTES
     raise InvalidInputError(f"{text[:80]!r} is neither an existing file, an http(s) URL, a data: URI nor base64")
 
 
-def read_source(source: SourceLike, limits: Limits) -> Source:
-    """Read ``source`` into memory: a :class:`Source` with ``data`` or ``pixels``, never a path.
-
-    For callers that need the bytes themselves; decoding goes through :func:`facekit.media.open_media`.
-    """
-    found = locate(source, limits)
-    return found if not found.encoded or found.data is not None else Source(found.description, data=found.read())
-
-
 def _held(description: str, data: bytes | memoryview, spill_bytes: int) -> Source:
     """``data`` in memory, or in a temporary file when larger than ``spill_bytes``."""
     with _Sink(spill_bytes) as sink:
