@@ -59,8 +59,13 @@ def bench_video(name: str, path: Path, truth: pd.DataFrame, shot_starts: tuple[i
         chosen = frames["frame"].isin(video.sample_indices(mode) if mode else frames["frame"]).to_numpy()
         rows = faces["frame"].isin(frames["frame"][chosen]).to_numpy()
         sub_faces, sub_frames = faces[rows].reset_index(drop=True), frames[chosen].reset_index(drop=True)
-        for label, kwargs in (("cues", {"features": features[rows], "signatures": signatures[chosen]}), ("blind", {})):
-            ids, removed = assign_tracks(sub_faces, sub_frames, **kwargs)
+        for label, with_cues in (("cues", True), ("blind", False)):
+            ids, removed = assign_tracks(
+                sub_faces,
+                sub_frames,
+                features=features[rows] if with_cues else None,
+                signatures=signatures[chosen] if with_cues else None,
+            )
             got = score_tracks(sub_faces.assign(track_id=ids), removed, sub_frames, truth, shot_starts=shot_starts)
             scores[f"{mode or 'every'}/{label}"] = {key: round(float(got[key]), 3) for key in SHOWN}
     return {
