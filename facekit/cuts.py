@@ -26,7 +26,8 @@ def frame_signature(pixels: np.ndarray) -> np.ndarray:
     """(32,) float32 signature of an RGB uint8 frame: brightness and hue histograms, each of unit length."""
     import cv2
 
-    small = cv2.resize(np.ascontiguousarray(pixels[..., :3]), (_SIDE, _SIDE), interpolation=cv2.INTER_AREA)
+    step = max(1, min(pixels.shape[:2]) // (2 * _SIDE))  # every step-th pixel first: area-averaging 720p costs 2 ms
+    small = cv2.resize(np.ascontiguousarray(pixels[::step, ::step, :3]), (_SIDE, _SIDE), interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     brightness = np.bincount(gray.ravel().astype(np.int64) >> 4, minlength=_BINS).astype(np.float32)
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
