@@ -30,9 +30,15 @@ class Limits:
     """Most video frames analysed in one call (an hour at 30 fps with ``every_frame``)."""
     max_video_pixels: int = 7680 * 4320
     """Largest video frame (width x height, 8K UHD); checked from the stream header."""
+    max_decoded_frames: int = 216_000
+    """Most video frames decoded in one sampling or stream, counting those decoded only to reach a sampled
+    frame (from the keyframe before it): sampling a video with keyframes far apart decodes far more frames
+    than it analyses. Estimated from the keyframe index and refused before decoding, and counted while
+    decoding. The default (an hour at 60 fps) lets any video within ``max_video_seconds`` be sampled
+    locally; ``facekit serve`` sets a much smaller one (``facekit.server.settings.SERVER_MAX_DECODED_FRAMES``)."""
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         """Defaults, overridden by ``FACEKIT_MAX_BYTES``, ``FACEKIT_MAX_PIXELS``, ..."""
         values = {}
         for field in fields(cls):
@@ -41,6 +47,6 @@ class Limits:
             values[field.name] = type(default)(default if number is None else number)
         return cls(**values)
 
-    def replace(self, **changes: Any) -> "Limits":
+    def replace(self, **changes: Any) -> Limits:
         """A copy with some limits changed."""
         return replace(self, **changes)

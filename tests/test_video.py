@@ -306,3 +306,45 @@ def test_prepare_runs_in_the_decoding_thread(shared_data):
     assert len(streamed) == video.frame_count
     assert all(frame.prepared == ("facekit-video-decode", frame.pixels.shape) for frame in streamed)
     assert [frame.prepared[0] for frame in video.sample([3, 20], where)] == ["facekit-video-decode"] * 2
+
+
+# -- decode budget -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_keyframe(tmp_path_factory) -> Path:
+    """10 s at 30 fps of small frames with a single keyframe: any sample past the first frame decodes from frame 0."""
+    target = tmp_path_factory.mktemp("budget") / "one-keyframe.mp4"
+    return fk.data.pan_video(target, seconds=10.0, fps=30.0, size=(64, 36), keyframe_interval=100_000).path
+
+
+def test_sampling_past_the_decode_budget_is_refused_before_decoding(one_keyframe):
+    video = Video(one_keyframe, fk.Limits(max_decoded_frames=299))
+    indices = video.sample_indices(5)
+    assert video.decode_cost(indices) == 300 == video.frame_count
+    with pytest.raises(
+        fk.LimitExceededError, match=r"needs 300 frames decoded .* limit of 299 \(Limits\.max_decoded_frames\)"
+    ):
+        video.sample(indices)
+    with pytest.raises(fk.LimitExceededError, match=r"300 frames, over the limit of 299 decoded frames"):
+        video.stream()
+    assert video.decoded == 0
+    assert [f.index for f in video.sample(video.sample_indices(5, snap=True))] == [0]  # the keyframe costs one frame
+    assert video.decoded == 1
+
+
+def test_sampling_within_the_decode_budget_decodes_what_the_index_predicts(one_keyframe, tmp_path):
+    video = Video(one_keyframe, fk.Limits(max_decoded_frames=300))
+    indices = video.sample_indices(5)
+    assert [f.index for f in video.sample(indices)] == indices and video.decoded == 300
+    spaced = fk.data.pan_video(tmp_path / "spaced.mp4", seconds=10.0, fps=30.0, size=(64, 36), keyframe_interval=30)
+    video = Video(spaced.path, fk.Limits(max_decoded_frames=250))
+    for count in (5, 17):
+        before, indices = video.decoded, video.sample_indices(count)
+        assert [f.index for f in video.sample(indices)] == indices
+        assert video.decoded - before == video.decode_cost(indices) <= 250 < video.frame_count
+
+
+def test_decode_budget_from_environment(monkeypatch):
+    monkeypatch.setenv("FACEKIT_MAX_DECODED_FRAMES", "1234")
+    assert fk.Limits.from_env().max_decoded_frames == 1234

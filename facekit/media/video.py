@@ -168,9 +168,28 @@ class Video:
             raise LimitExceededError(
                 f"{len(indices)} frames asked, over the limit of {self._limits.max_video_frames} (Limits.max_video_frames)"
             )
+        needed = self.decode_cost(indices)
+        if needed > self._limits.max_decoded_frames:
+            raise LimitExceededError(
+                f"reaching the {len(indices)} sampled frames needs {needed} frames decoded (from the keyframe before "
+                f"each; this video has {len(self._keyframes)} keyframes in {self.frame_count} frames), over the limit "
+                f"of {self._limits.max_decoded_frames} (Limits.max_decoded_frames); sample fewer frames, snap them to "
+                "keyframes, or re-encode the video with more keyframes"
+            )
         return self._ahead(
             lambda container, stream: self._seek_decode(container, stream, indices), len(indices), prepare
         )
+
+    def decode_cost(self, indices: list[int]) -> int:
+        """Frames :meth:`sample` decodes to reach ``indices`` (ascending), from the index alone: from the
+        keyframe before each one, or on from the frame reached before it when that is nearer."""
+        targets = np.asarray(indices, dtype=np.int64)
+        if len(targets) == 0:
+            return 0
+        key = np.searchsorted(self._keyframes, self._pts[targets], side="right") - 1
+        start = np.where(key >= 0, np.searchsorted(self._pts, self._keyframes[np.maximum(key, 0)]), 0)
+        reached = np.concatenate([[-1], targets[:-1]])
+        return int((targets - np.maximum(start, reached + 1) + 1).sum())
 
     def stream(self, prepare: Prepare | None = None) -> Iterator[Frame]:
         """Every frame in order, decoded in a background thread a few frames ahead of the caller
@@ -180,16 +199,35 @@ class Video:
                 f"video has {self.frame_count} frames, over the limit of {self._limits.max_video_frames} "
                 "analysed frames (Limits.max_video_frames); use num_frames to sample it"
             )
-        return self._ahead(lambda container, stream: self._counted(container.decode(stream)), self.frame_count, prepare)
+        if self.frame_count > self._limits.max_decoded_frames:
+            raise LimitExceededError(
+                f"video has {self.frame_count} frames, over the limit of {self._limits.max_decoded_frames} "
+                "decoded frames (Limits.max_decoded_frames); use num_frames to sample it"
+            )
+        return self._ahead(
+            lambda container, stream: self._counted(container.decode(stream), self._budget()), self.frame_count, prepare
+        )
 
-    def _counted(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    def _budget(self) -> int:
+        """The value of :attr:`decoded` past which this call has decoded more than ``Limits.max_decoded_frames``."""
+        return self.decoded + self._limits.max_decoded_frames
+
+    def _counted(self, frames: Iterator[av.VideoFrame], until: int) -> Iterator[av.VideoFrame]:
+        """``frames``, counted into :attr:`decoded`; LimitExceededError as soon as the count passes ``until``
+        (a backstop: the index's estimate was checked before decoding, but a seek may land earlier than it said)."""
         for frame in frames:
+            if self.decoded >= until:
+                raise LimitExceededError(
+                    f"decoding passed the limit of {self._limits.max_decoded_frames} frames "
+                    "(Limits.max_decoded_frames) before reaching the frames asked; sample fewer frames, snap them "
+                    "to keyframes, or re-encode the video with more keyframes"
+                )
             self.decoded += 1
             yield frame
 
     def _seek_decode(self, container, stream, indices: list[int]) -> Iterator[av.VideoFrame]:
         """Decode forward from the keyframe before each wanted frame; never seek back over decoded ground."""
-        decoder, position = None, None
+        decoder, position, until = None, None, self._budget()
         for index in indices:
             target = int(self._pts[index])
             before = self._keyframes[self._keyframes <= target]
@@ -198,7 +236,7 @@ class Video:
             if not fresh_start and (decoder is None or position is None or key > position):
                 container.seek(key, stream=stream, backward=True, any_frame=False)
                 decoder = None
-            decoder = decoder or self._counted(container.decode(stream))
+            decoder = decoder or self._counted(container.decode(stream), until)
             for frame in decoder:
                 position = frame.pts if frame.pts is not None else target
                 if position >= target:
