@@ -34,6 +34,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+SERVER_MAX_DECODED_FRAMES = 3_000
+"""The server's default ``Limits.max_decoded_frames`` (the library's is an hour at 60 fps): a detection slot is held
+for at most about 10 s of decoding at 1080p on two cores (about 1 s at 320 x 180), which still lets 5 samples reach
+keyframes 20 s apart at 30 fps, or 100 samples cover a 100 s clip; a video needing more is answered 413 before
+any frame is decoded, so it cannot hold a slot the pictures wait for."""
+
+
+def server_limits() -> Limits:
+    """The ``FACEKIT_*`` limits, with the server's smaller decode budget unless ``FACEKIT_MAX_DECODED_FRAMES`` is set."""
+    limits = Limits.from_env()
+    if setting_number("MAX_DECODED_FRAMES") is None:
+        limits = limits.replace(max_decoded_frames=SERVER_MAX_DECODED_FRAMES)
+    return limits
+
+
 @dataclass(frozen=True)
 class Settings:
     """Server settings; :meth:`from_env` fills the ones a deployment sets by environment variables."""
@@ -68,7 +83,8 @@ class Settings:
     """Base of the links to crops and uploads; default: the base URL of each request."""
     model: str | None = None
     """Detector model path (default: facekit's verified default model)."""
-    limits: Limits = field(default_factory=Limits.from_env)
+    limits: Limits = field(default_factory=server_limits)
+    """What a request may ask: ``FACEKIT_*`` limits, the decode budget smaller by default (:func:`server_limits`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -86,6 +102,7 @@ class Settings:
         ``FACEKIT_RESULT_TTL``, ``FACEKIT_RATE_PER_SECOND``, ``FACEKIT_RATE_BURST``,
         ``FACEKIT_READ_RATE_PER_SECOND``, ``FACEKIT_READ_BURST``, ``FACEKIT_SHUTDOWN_TIMEOUT``,
         ``FACEKIT_PUBLIC_URL``, then ``overrides``."""
+
         def number(name: str, kind: type[int] | type[float], default: float) -> float:
             value = setting_number(name, kind)
             return default if value is None else value
