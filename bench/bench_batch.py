@@ -75,9 +75,11 @@ def main() -> None:
         rates["2 processes x 1 thread"] = batch_rate(folder, count, workers=2)
         from distributed import Client, LocalCluster
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            with Client(cluster) as client:
-                rates["Dask LocalCluster 2 x 1"] = batch_rate(folder, count, scheduler=client)
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            rates["Dask LocalCluster 2 x 1"] = batch_rate(folder, count, scheduler=client)
     bare = rates["bare session.run, 2 threads"]
     print(f"{count} pictures (longest side {', '.join(map(str, SIDES))} px), {fk.models.path().name}")
     print(f"{'mode':<30} {'files/s':>8} {'/ bare':>7}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -79,8 +79,10 @@ def main() -> None:
         ("facekit: from_akool(faces_obj).faces_obj", render_s),
     ):
         print(f"{name:<44} {seconds:>8.3f} {rows / seconds:>12,.0f}")
-    print(f"facekit / reference time: {facekit_s / reference_s:.2f}   goal: >= 1,000,000 rows/s "
-          f"({'met' if rows / facekit_s >= 1e6 else 'missed'})")
+    print(
+        f"facekit / reference time: {facekit_s / reference_s:.2f}   goal: >= 1,000,000 rows/s "
+        f"({'met' if rows / facekit_s >= 1e6 else 'missed'})"
+    )
     del result
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from . import accessor, data, models  # noqa: E402,F401 - accessor registers df.faces
-from .errors import (  # noqa: E402
+from . import accessor, data, models  # noqa: F401 - accessor registers df.faces
+from .errors import (
     DownloadError,
     FacekitError,
     InvalidInputError,
@@ -21,9 +21,9 @@ from .errors import (  # noqa: E402
     ModelUnavailableError,
     UnsupportedMediaError,
 )
-from .limits import Limits  # noqa: E402
-from .pipeline import detect  # noqa: E402
-from .result import Result, load  # noqa: E402
+from .limits import Limits
+from .pipeline import detect
+from .result import Result, load
 
 # Heavier parts load on first use, so ``import facekit`` stays quick: name -> (module, attribute).
 _LAZY = {
@@ -47,6 +47,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DownloadError",
+    "Evaluation",
     "FacekitError",
     "InvalidInputError",
     "LimitExceededError",
@@ -62,9 +63,8 @@ __all__ = [
     "detect",
     "detect_many",
     "evaluate",
-    "Evaluation",
-    "read_truth",
     "load",
     "models",
+    "read_truth",
     "widgets",
 ]

@@ -104,7 +104,9 @@ class FacesAccessor:
             )
         )
 
-    def overlay(self, image_or_video: SourceLike | np.ndarray, frame: int | None = None, *, ax: Any = None, **style: Any) -> Any:
+    def overlay(
+        self, image_or_video: SourceLike | np.ndarray, frame: int | None = None, *, ax: Any = None, **style: Any
+    ) -> Any:
         """Draw the faces (and removed boxes) of ``frame`` over that frame of a picture or video."""
         if frame is None:
             frame = int(self._df["frame"].min()) if len(self._df) else 0

@@ -12,8 +12,8 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__, models
@@ -45,10 +45,14 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         else:
             frame.to_parquet(args.output, index=False)
         return 0
-    payload = result.to_akool() if args.format == "akool" else {
-        "faces_obj": result.faces_obj,
-        "meta": dict(result.meta),
-    }
+    payload = (
+        result.to_akool()
+        if args.format == "akool"
+        else {
+            "faces_obj": result.faces_obj,
+            "meta": dict(result.meta),
+        }
+    )
     text = json.dumps(payload, indent=None if args.format == "akool" else 2)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
@@ -94,19 +98,21 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         detector.detect(blank, 0.5)
         runs.append((time.perf_counter() - start) * 1e3)
-    lines.update({
-        "model": str(resolved.path),
-        "model sha256": resolved.sha256,
-        "model source": resolved.source,
-        "model verified": str(resolved.sha256 == models.DEFAULT_MODEL_SHA256),
-        "provider": detector.providers[0],
-        "threads": f"{detector.threads if args.threads else default_threads()} "
-        "(one per usable core unless FACEKIT_THREADS or --threads)",
-        "spinning": f"{'on' if default_spinning() else 'off'} (off by default; FACEKIT_SPINNING=1 turns it on)",
-        "precision": f"{resolve_variant(args.model)[1].precision} "
-        "(auto = fp32 for every model; int8 opt-in: FACEKIT_PRECISION=int8)",
-        "ms per detection (1280x720)": f"{sorted(runs)[len(runs) // 2]:.1f} (median of {args.runs})",
-    })
+    lines.update(
+        {
+            "model": str(resolved.path),
+            "model sha256": resolved.sha256,
+            "model source": resolved.source,
+            "model verified": str(resolved.sha256 == models.DEFAULT_MODEL_SHA256),
+            "provider": detector.providers[0],
+            "threads": f"{detector.threads if args.threads else default_threads()} "
+            "(one per usable core unless FACEKIT_THREADS or --threads)",
+            "spinning": f"{'on' if default_spinning() else 'off'} (off by default; FACEKIT_SPINNING=1 turns it on)",
+            "precision": f"{resolve_variant(args.model)[1].precision} "
+            "(auto = fp32 for every model; int8 opt-in: FACEKIT_PRECISION=int8)",
+            "ms per detection (1280x720)": f"{sorted(runs)[len(runs) // 2]:.1f} (median of {args.runs})",
+        }
+    )
     width = max(map(len, lines))
     for key, value in lines.items():
         print(f"{key:<{width}}  {value}")
@@ -142,9 +148,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .server import Settings, serve
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers,
-                                 result_ttl=args.result_ttl, model=args.model,
-                                 allow_private_urls=args.allow_private_urls or None)
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        workers=args.workers,
+        result_ttl=args.result_ttl,
+        model=args.model,
+        allow_private_urls=args.allow_private_urls or None,
+    )
     serve(settings)
     return 0
 
@@ -168,10 +180,20 @@ def _cmd_render(args: argparse.Namespace) -> int:
     style: Any = getattr(args, "style", "boxes")  # argparse's choices are render's styles and shapes
     shape: Any = getattr(args, "shape", "ellipse")
     margin = getattr(args, "margin", 0.5)
-    path = render_video(result, args.output, source=args.source, style=style, shape=shape, margin=margin,
-                        trails=getattr(args, "trails", False), progress=True)
-    print(f"{len(result)} face{'' if len(result) == 1 else 's'} in {len(result.frames)} "
-          f"frame{'' if len(result.frames) == 1 else 's'} -> {path}")
+    path = render_video(
+        result,
+        args.output,
+        source=args.source,
+        style=style,
+        shape=shape,
+        margin=margin,
+        trails=getattr(args, "trails", False),
+        progress=True,
+    )
+    print(
+        f"{len(result)} face{'' if len(result) == 1 else 's'} in {len(result.frames)} "
+        f"frame{'' if len(result.frames) == 1 else 's'} -> {path}"
+    )
     return 0
 
 
@@ -183,16 +205,33 @@ def _add_render_commands(commands) -> None:
     anonymize.add_argument("source", help="picture or video to anonymise")
     anonymize.add_argument("output", help="where to write it (.mp4, .mkv, .mov, .webm; .png, .jpg for pictures)")
     anonymize.add_argument("--style", choices=["blur", "pixelate", "mask"], default="blur")
-    anonymize.add_argument("--confidence", type=float, default=ANONYMIZE_CONFIDENCE,
-                           help=f"hide faces scoring at least this (default {ANONYMIZE_CONFIDENCE})")
-    anonymize.add_argument("--shape", choices=["ellipse", "box"], default=DEFAULT_SHAPE,
-                           help=f"area hidden (default {DEFAULT_SHAPE})")
-    anonymize.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
-                           help=f"growth of each face box on every side, as a fraction of its size (default {DEFAULT_MARGIN})")
-    anonymize.add_argument("--precision", choices=["int8", "fp32"], default="int8",
-                           help="model precision (default int8: twice as fast, the same faces hidden)")
-    anonymize.add_argument("--aspect", choices=["square", "native"], default="native",
-                           help="model input shape (default native: the frame's own shape, fastest)")
+    anonymize.add_argument(
+        "--confidence",
+        type=float,
+        default=ANONYMIZE_CONFIDENCE,
+        help=f"hide faces scoring at least this (default {ANONYMIZE_CONFIDENCE})",
+    )
+    anonymize.add_argument(
+        "--shape", choices=["ellipse", "box"], default=DEFAULT_SHAPE, help=f"area hidden (default {DEFAULT_SHAPE})"
+    )
+    anonymize.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        help=f"growth of each face box on every side, as a fraction of its size (default {DEFAULT_MARGIN})",
+    )
+    anonymize.add_argument(
+        "--precision",
+        choices=["int8", "fp32"],
+        default="int8",
+        help="model precision (default int8: twice as fast, the same faces hidden)",
+    )
+    anonymize.add_argument(
+        "--aspect",
+        choices=["square", "native"],
+        default="native",
+        help="model input shape (default native: the frame's own shape, fastest)",
+    )
     anonymize.set_defaults(run=_cmd_render)
     render = commands.add_parser("render", help="draw boxes, track ids, scores and landmarks on a picture or video")
     render.add_argument("source", help="picture or video")
@@ -230,13 +269,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _add_evaluate_command(commands) -> None:
     """``facekit evaluate SOURCE_OR_RESULT TRUTH``: the summary as JSON, or the threshold curve as CSV."""
-    evaluate = commands.add_parser("evaluate", help="score detections against ground truth (COCO, WIDER, VOC, "
-                                   "imglab, MOT, CVAT): AP, precision/recall, best threshold, tracking metrics")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score detections against ground truth (COCO, WIDER, VOC, "
+        "imglab, MOT, CVAT): AP, precision/recall, best threshold, tracking metrics",
+    )
     evaluate.add_argument("source", help="a saved Result (.json, .parquet) or a picture or video to detect in")
     evaluate.add_argument("truth", help="truth file (format told by content) or a folder of Pascal VOC files")
     evaluate.add_argument("--iou", type=float, default=0.5, help="IoU a match needs (default 0.5)")
-    evaluate.add_argument("--format", choices=["json", "csv"], default="json",
-                          help="json: the summary; csv: precision/recall/F1 at every candidate threshold")
+    evaluate.add_argument(
+        "--format",
+        choices=["json", "csv"],
+        default="json",
+        help="json: the summary; csv: precision/recall/F1 at every candidate threshold",
+    )
     evaluate.add_argument("--confidence", type=float, default=0.5, help="threshold the summary reports (default 0.5)")
     evaluate.add_argument("--every-frame", action="store_true", help="analyse every frame of a video (for tracks)")
     evaluate.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -258,8 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--format", choices=["akool", "json", "csv", "parquet"], default="akool")
     detect.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     detect.add_argument("--model", help="an .onnx detector or an InsightFace model folder")
-    detect.add_argument("--precision", choices=["auto", "fp32", "int8"], help="model precision (default: FACEKIT_PRECISION or auto: int8 for the default model)")
-    detect.add_argument("--aspect", choices=["square", "native"], help="model input: 640x640 letterbox or the picture's own shape (default: FACEKIT_ASPECT or square)")
+    detect.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "int8"],
+        help="model precision (default: FACEKIT_PRECISION or auto: int8 for the default model)",
+    )
+    detect.add_argument(
+        "--aspect",
+        choices=["square", "native"],
+        help="model input: 640x640 letterbox or the picture's own shape (default: FACEKIT_ASPECT or square)",
+    )
     detect.set_defaults(run=_cmd_detect)
 
     model_cmd = commands.add_parser("models", help="fetch, locate or describe the detector model")

@@ -66,11 +66,18 @@ class Comparison:
     def summary(self) -> dict[str, float | int | list[int]]:
         """The overall numbers as a plain dict (for logs, JSON, assertions)."""
         return {
-            "agreement": self.agreement, "precision": self.precision, "recall": self.recall,
-            "n_a": self.n_a, "n_b": self.n_b, "matched": self.matched, "missing": self.missing,
-            "extra": self.extra, "iou_threshold": self.iou,
+            "agreement": self.agreement,
+            "precision": self.precision,
+            "recall": self.recall,
+            "n_a": self.n_a,
+            "n_b": self.n_b,
+            "matched": self.matched,
+            "missing": self.missing,
+            "extra": self.extra,
+            "iou_threshold": self.iou,
             "mean_iou": float(self.matches["iou"].mean()) if len(self.matches) else float("nan"),
-            "frames_only_in_a": self.only_a, "frames_only_in_b": self.only_b,
+            "frames_only_in_a": self.only_a,
+            "frames_only_in_b": self.only_b,
         }
 
     def _repr_html_(self) -> str:
@@ -118,7 +125,9 @@ def compare(a: Result, b: Result, *, iou: float = 0.5) -> Comparison:
         else:
             frame_rows.append(_frame_row(frame, frame in frames_a, frame in frames_b, len(one), len(two), None))
     matches = pd.concat(match_tables, ignore_index=True) if match_tables else _match(empty_a, empty_b, iou, 0)
-    unmatched = pd.concat(unmatched_tables, ignore_index=True) if unmatched_tables else _unmatched(empty_a, [], "missing")
+    unmatched = (
+        pd.concat(unmatched_tables, ignore_index=True) if unmatched_tables else _unmatched(empty_a, [], "missing")
+    )
     frames = pd.DataFrame(frame_rows).astype(
         {"n_a": "Int64", "n_b": "Int64", "matched": "Int64", "missing": "Int64", "extra": "Int64"}
     )
@@ -157,25 +166,29 @@ def _match(one: pd.DataFrame, two: pd.DataFrame, threshold: float, frame: int) -
     rows, cols = match(overlap, threshold, method="hungarian")
     pa, pb = one.iloc[rows], two.iloc[cols]
     distances = {
-        column: np.hypot(pa[x].to_numpy(np.float64) - pb[x].to_numpy(np.float64),
-                         pa[y].to_numpy(np.float64) - pb[y].to_numpy(np.float64))
+        column: np.hypot(
+            pa[x].to_numpy(np.float64) - pb[x].to_numpy(np.float64),
+            pa[y].to_numpy(np.float64) - pb[y].to_numpy(np.float64),
+        )
         for column, (x, y) in zip(_DISTANCE_COLUMNS, _POINTS)
     }
     stacked = np.column_stack([*distances.values(), np.zeros(rows.size)])[:, :-1]
     counted = (~np.isnan(stacked)).sum(axis=1)
     mean = np.divide(np.nansum(stacked, axis=1), counted, out=np.full(rows.size, np.nan), where=counted > 0)
     size = np.sqrt(pa["w"].to_numpy(np.float64) * pa["h"].to_numpy(np.float64))
-    return pd.DataFrame({
-        "frame": np.full(rows.size, frame, np.int64),
-        "face_a": pa["face"].to_numpy(np.int64),
-        "face_b": pb["face"].to_numpy(np.int64),
-        "iou": overlap[rows, cols],
-        "score_a": pa["score"].to_numpy(np.float64),
-        "score_b": pb["score"].to_numpy(np.float64),
-        **distances,
-        "landmark_px": mean,
-        "landmark_norm": mean / size,
-    })
+    return pd.DataFrame(
+        {
+            "frame": np.full(rows.size, frame, np.int64),
+            "face_a": pa["face"].to_numpy(np.int64),
+            "face_b": pb["face"].to_numpy(np.int64),
+            "iou": overlap[rows, cols],
+            "score_a": pa["score"].to_numpy(np.float64),
+            "score_b": pb["score"].to_numpy(np.float64),
+            **distances,
+            "landmark_px": mean,
+            "landmark_norm": mean / size,
+        }
+    )
 
 
 def _unmatched(faces: pd.DataFrame, matched: pd.Series | list, kind: str) -> pd.DataFrame:
@@ -189,13 +202,29 @@ def _unmatched(faces: pd.DataFrame, matched: pd.Series | list, kind: str) -> pd.
 def _frame_row(frame: int, in_a: bool, in_b: bool, n_a: int, n_b: int, pairs: pd.DataFrame | None) -> dict:
     """One line of the per-frame table; counts are NA where one side never analysed the frame."""
     if pairs is None:
-        return {"frame": frame, "in_a": in_a, "in_b": in_b, "n_a": n_a if in_a else pd.NA,
-                "n_b": n_b if in_b else pd.NA, "matched": pd.NA, "missing": pd.NA, "extra": pd.NA,
-                "mean_iou": np.nan, "landmark_px": np.nan, "landmark_norm": np.nan}
+        return {
+            "frame": frame,
+            "in_a": in_a,
+            "in_b": in_b,
+            "n_a": n_a if in_a else pd.NA,
+            "n_b": n_b if in_b else pd.NA,
+            "matched": pd.NA,
+            "missing": pd.NA,
+            "extra": pd.NA,
+            "mean_iou": np.nan,
+            "landmark_px": np.nan,
+            "landmark_norm": np.nan,
+        }
     matched = len(pairs)
     return {
-        "frame": frame, "in_a": in_a, "in_b": in_b,
-        "n_a": n_a, "n_b": n_b, "matched": matched, "missing": n_a - matched, "extra": n_b - matched,
+        "frame": frame,
+        "in_a": in_a,
+        "in_b": in_b,
+        "n_a": n_a,
+        "n_b": n_b,
+        "matched": matched,
+        "missing": n_a - matched,
+        "extra": n_b - matched,
         "mean_iou": pairs["iou"].mean() if matched else np.nan,
         "landmark_px": pairs["landmark_px"].mean() if matched else np.nan,
         "landmark_norm": pairs["landmark_norm"].mean() if matched else np.nan,

@@ -32,9 +32,7 @@ def crop_regions(boxes: np.ndarray, width: int, height: int, scale: float = CROP
     return np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
 
 
-def write_crops(
-    pixels: np.ndarray, faces: pd.DataFrame, directory: str | os.PathLike[str], stem: str
-) -> pd.DataFrame:
+def write_crops(pixels: np.ndarray, faces: pd.DataFrame, directory: str | os.PathLike[str], stem: str) -> pd.DataFrame:
     """Write one JPEG per face of one frame (named by ``stem``, a token unique to this call, frame
     and rank in ``faces``); returns the crop columns (``crop_url`` as a file URI) indexed like
     ``faces``. The token keeps calls that share a folder and a stem (two arrays, two photo.jpg
@@ -50,6 +48,4 @@ def write_crops(
         patch = pixels[y : y + max(h, 1), x : x + max(w, 1)]
         Image.fromarray(patch).save(target, quality=JPEG_QUALITY)
         urls.append(target.resolve().as_uri())
-    return pd.DataFrame(
-        {"crop_url": urls, **dict(zip(CROP_COLUMNS[1:], regions.T))}, index=faces.index
-    )
+    return pd.DataFrame({"crop_url": urls, **dict(zip(CROP_COLUMNS[1:], regions.T))}, index=faces.index)

@@ -72,8 +72,15 @@ class DetectOptions:
         for name in ("spinning", "progress"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InvalidInputError(f"{name} must be True, False or None, got {getattr(self, name)!r}")
-        chosen = [n for n, given in (("num_frames", self.num_frames is not None), ("every_frame", self.every_frame),
-                                     ("frames", self.frames is not None)) if given]
+        chosen = [
+            n
+            for n, given in (
+                ("num_frames", self.num_frames is not None),
+                ("every_frame", self.every_frame),
+                ("frames", self.frames is not None),
+            )
+            if given
+        ]
         if len(chosen) > 1:
             raise InvalidInputError(f"give one of num_frames, every_frame and frames, not {' and '.join(chosen)}")
         if self.frames is not None:

@@ -162,8 +162,7 @@ def _checked_frames(frames: Sequence[int], frame_count: int) -> list[int]:
     if outside:
         raise InvalidInputError(
             f"frames must be indices from 0 to {frame_count - 1}; index {outside[0]} is outside the video's "
-            f"{frame_count} frame(s)"
-            + (f"; {len(outside)} indices in all are outside" if len(outside) > 1 else "")
+            f"{frame_count} frame(s)" + (f"; {len(outside)} indices in all are outside" if len(outside) > 1 else "")
         )
     return list(frames)
 

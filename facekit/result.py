@@ -189,8 +189,14 @@ class Result:
 
     def with_meta(self, **changes: Any) -> Result:
         """The same result with some run metadata changed (a client naming its service, say)."""
-        return Result.from_table(self.table, self.run.replace(**changes), confidence=self.confidence,
-                                 single_face=self.single_face, floor=self.floor, picture=self._picture)
+        return Result.from_table(
+            self.table,
+            self.run.replace(**changes),
+            confidence=self.confidence,
+            single_face=self.single_face,
+            floor=self.floor,
+            picture=self._picture,
+        )
 
     @classmethod
     def concat(cls, results: Sequence[Result], *, confidence: float | None = None) -> Result:

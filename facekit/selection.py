@@ -48,7 +48,9 @@ def select(table: FaceTable, confidence: float, single_face: bool = False) -> Se
     return Selection(kept, table.removed if table.removed is not None else removed)
 
 
-def _track(table: FaceTable, kept: dict[str, np.ndarray], features: np.ndarray | None) -> tuple[np.ndarray, pd.DataFrame]:
+def _track(
+    table: FaceTable, kept: dict[str, np.ndarray], features: np.ndarray | None
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Track ids (as given by the source, else from the tracker) and the tracker's removed boxes."""
     given = kept["track_id"]
     if given.size and not np.isnan(given).any():  # ids a hosted answer gave are kept as given

@@ -43,6 +43,7 @@ def empty(dtypes: dict[str, str]) -> pd.DataFrame:
     """A zero-row frame with the given columns and dtypes."""
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes.items()})
 
+
 TRACK_DTYPES: dict[str, str] = {
     "track_id": "Int64",
     "first_frame": "int64",
@@ -65,7 +66,7 @@ without faces survive a trip through a DataFrame."""
 
 
 def media_of(times: np.ndarray) -> str:
-    """"video" when more than one frame was analysed or any frame has a time, else "image":
+    """ "video" when more than one frame was analysed or any frame has a time, else "image":
     what a table of analysed frame times says about its source."""
     times = np.asarray(times, dtype=np.float64)
     return "video" if times.size > 1 or not np.isnan(times).all() else "image"
@@ -86,11 +87,21 @@ def track_summary(faces: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     faces = faces[faces["track_id"].notna()]
     if faces.empty:
         return empty(TRACK_DTYPES)
-    table = faces.groupby("track_id", sort=True).agg(
-        first_frame=("frame", "min"), last_frame=("frame", "max"), first_time=("time", "min"),
-        last_time=("time", "max"), n_frames=("frame", "nunique"), mean_score=("score", "mean"),
-        max_score=("score", "max"), mean_w=("w", "mean"), mean_h=("h", "mean"),
-    ).reset_index()
+    table = (
+        faces.groupby("track_id", sort=True)
+        .agg(
+            first_frame=("frame", "min"),
+            last_frame=("frame", "max"),
+            first_time=("time", "min"),
+            last_time=("time", "max"),
+            n_frames=("frame", "nunique"),
+            mean_score=("score", "mean"),
+            max_score=("score", "max"),
+            mean_w=("w", "mean"),
+            mean_h=("h", "mean"),
+        )
+        .reset_index()
+    )
     analysed = np.sort(frames["frame"].to_numpy(np.int64))
     spanned = np.searchsorted(analysed, table["last_frame"], "right") - np.searchsorted(analysed, table["first_frame"])
     table["gaps"] = spanned - table["n_frames"].to_numpy()
@@ -204,7 +215,9 @@ class FaceTable:
         if np.unique(index).size != index.size:
             raise InvalidInputError("concat needs tables of distinct frames; a frame appears twice")
         names = set.intersection(*(set(t.columns) for t in tables))
-        columns = {name: np.concatenate([t.columns[name] for t in tables]) for name in tables[0].columns if name in names}
+        columns = {
+            name: np.concatenate([t.columns[name] for t in tables]) for name in tables[0].columns if name in names
+        }
         frame_order = np.argsort(index, kind="stable")
 
         def stacked(parts: list[np.ndarray | None]) -> np.ndarray | None:

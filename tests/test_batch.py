@@ -43,8 +43,15 @@ def folder(tmp_path_factory, solvay_path, newton_path, gauss_path) -> Path:
     return root
 
 
-GOOD = ["gauss.png", "newton.png", "solvay_conference_1927.jpg", "sub/gauss_half.jpg", "sub/newton_half.jpg",
-        "sub/pan.mp4", "sub/solvay_conference_1927_half.jpg"]
+GOOD = [
+    "gauss.png",
+    "newton.png",
+    "solvay_conference_1927.jpg",
+    "sub/gauss_half.jpg",
+    "sub/newton_half.jpg",
+    "sub/pan.mp4",
+    "sub/solvay_conference_1927_half.jpg",
+]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +143,9 @@ def test_rerun_of_a_finished_batch_detects_nothing(folder, batch, tmp_path, monk
 
     monkeypatch.setattr(facekit.batch.work, "detect", only_warm_up)
     again = fk.detect_many(sources, output=tmp_path / "out.parquet", workers=1)
-    assert again.status["cached"].tolist() == [True] * (len(first.status) - 1) + [False]  # the missing file is tried again
+    assert again.status["cached"].tolist() == [True] * (len(first.status) - 1) + [
+        False
+    ]  # the missing file is tried again
     pd.testing.assert_frame_equal(again.faces, first.faces)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out.parquet"), first.faces)
     pd.testing.assert_frame_equal(read(tmp_path / "out.parquet").status, again.status)
@@ -172,8 +181,19 @@ def test_killed_batch_resumes_to_the_uninterrupted_rows(tmp_path, newton_path, g
 
 
 def test_cli_prints_a_summary_and_the_errors(folder, tmp_path, capsys):
-    code = main(["batch", str(folder / "newton.png"), str(folder / "notes.txt"),
-                 "--output", str(tmp_path / "o.parquet"), "--workers", "1", "--confidence", "0.6"])
+    code = main(
+        [
+            "batch",
+            str(folder / "newton.png"),
+            str(folder / "notes.txt"),
+            "--output",
+            str(tmp_path / "o.parquet"),
+            "--workers",
+            "1",
+            "--confidence",
+            "0.6",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "2 files, 1 ok, 1 faces, 1 errors, 0 already done" in out and "files/s" in out
@@ -198,9 +218,12 @@ def test_bad_arguments_raise_clear_errors(sources, options, message):
 
 def test_dask_local_cluster_gives_the_local_rows(folder, batch):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            got = fk.detect_many([folder, folder / "empty.jpg", folder / "notes.txt", folder / "missing.png"],
-                                 scheduler=client)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        got = fk.detect_many(
+            [folder, folder / "empty.jpg", folder / "notes.txt", folder / "missing.png"], scheduler=client
+        )
     pd.testing.assert_frame_equal(got.faces, batch.faces, rtol=1e-4)
     pd.testing.assert_frame_equal(got.status.drop(columns=["seconds"]), batch.status.drop(columns=["seconds"]))

@@ -28,7 +28,10 @@ def facekit(*args: str, env: dict[str, str | None] | None = None) -> subprocess.
     merged = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "facekit.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=120, env={k: v for k, v in merged.items() if v is not None},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in merged.items() if v is not None},
     )
 
 
@@ -172,7 +175,8 @@ def test_closed_stdout_is_not_a_traceback(solvay_path):
     """`facekit detect x | head -c 10`: the reader goes away before facekit writes."""
     process = subprocess.Popen(
         [sys.executable, "-m", "facekit.cli", "detect", str(solvay_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     process.stdout.close()
     _, stderr = process.communicate(timeout=120)
@@ -215,8 +219,14 @@ def test_models_path_and_info(model_path, capsys):
 def offline_env(tmp_path: Path) -> dict[str, str | None]:
     links = tmp_path / "no-links"
     links.mkdir(exist_ok=True)
-    return {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(links),
-            "PIP_INDEX_URL": None, "PIP_EXTRA_INDEX_URL": None, "FACEKIT_MODEL": None}
+    return {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(links),
+        "PIP_INDEX_URL": None,
+        "PIP_EXTRA_INDEX_URL": None,
+        "FACEKIT_MODEL": None,
+    }
 
 
 def test_models_fetch_from_a_local_sdist(model_path, tmp_path, monkeypatch, capsys):
@@ -255,8 +265,15 @@ def test_demo_writes_the_quickstart_figures_and_tables(tmp_path, capsys):
     assert done.returncode == 0
     printed = done.stdout
     written = [Path(line) for line in printed.splitlines() if line.startswith(str(out))]
-    assert {p.name for p in written} >= {"solvay_akool.json", "solvay_result.parquet", "solvay_overlay.png",
-                                         "solvay_scores.png", "pan_faces.parquet", "pan_tracks.png", "pan_timeline.png"}
+    assert {p.name for p in written} >= {
+        "solvay_akool.json",
+        "solvay_result.parquet",
+        "solvay_overlay.png",
+        "solvay_scores.png",
+        "pan_faces.parquet",
+        "pan_tracks.png",
+        "pan_timeline.png",
+    }
     assert all(p.is_file() and p.stat().st_size > 1000 for p in written)
     assert len(fk.load(out / "solvay_result.parquet")) == 29
     pan = pd.read_parquet(out / "pan_faces.parquet")

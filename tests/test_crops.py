@@ -12,8 +12,8 @@ from PIL import Image
 
 import facekit as fk
 from facekit.crops import CROP_SCALE, crop_regions
-from facekit.table import BOX_COLUMNS, CROP_COLUMNS
 from facekit.schema import landmarks_str, validate_akool
+from facekit.table import BOX_COLUMNS, CROP_COLUMNS
 
 
 def file_of(url: str) -> Path:
@@ -62,7 +62,7 @@ def check_crops(result: fk.Result, pixels: np.ndarray, directory: Path) -> None:
         assert path.parent == directory.resolve() and path.is_file()
         x, y, w, h = map(int, crop)
         assert [x, y, w, h] == crop  # whole pixels
-        assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
         rx, ry, rw, rh = region
         assert x <= max(rx, 0) and y <= max(ry, 0)
         assert x + w >= min(rx + rw, width) and y + h >= min(ry + rh, height)

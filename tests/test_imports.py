@@ -48,7 +48,11 @@ def _top_level_imports(path: Path, name: str) -> set[str]:
                     continue
                 for alias in node.names:
                     child = f"{base}.{alias.name}"
-                    found.add(child if (PACKAGE.parent / (child.replace(".", "/") + ".py")).is_file() or _is_package(child) else base)
+                    found.add(
+                        child
+                        if (PACKAGE.parent / (child.replace(".", "/") + ".py")).is_file() or _is_package(child)
+                        else base
+                    )
 
     visit(tree.body)
     return found
@@ -56,7 +60,10 @@ def _top_level_imports(path: Path, name: str) -> set[str]:
 
 def _graph() -> dict[str, set[str]]:
     modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
-    return {name: {m for m in _top_level_imports(path, name) if m in modules and m != name} for name, path in modules.items()}
+    return {
+        name: {m for m in _top_level_imports(path, name) if m in modules and m != name}
+        for name, path in modules.items()
+    }
 
 
 def test_no_import_cycles_between_modules():
@@ -70,7 +77,7 @@ def test_no_import_cycles_between_modules():
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycles.append(trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt])
+                cycles.append([*trail[trail.index(nxt) :], nxt] if nxt in trail else [node, nxt])
             elif nxt not in state:
                 walk(nxt, [*trail, nxt])
         state[node] = 2

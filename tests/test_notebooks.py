@@ -28,10 +28,13 @@ def test_committed_without_outputs(path):
 def test_runs_end_to_end(path, tmp_path, model_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     book = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(book, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        book, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     errors = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs if o.output_type == "error"]
     assert not errors
-    images = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs
-              if "image/png" in o.get("data", {})]
+    images = [
+        o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs if "image/png" in o.get("data", {})
+    ]
     assert images or path.stem.startswith("05"), "the notebook draws its figures"

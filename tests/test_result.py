@@ -11,12 +11,21 @@ import pandas as pd
 import pytest
 
 import facekit as fk
-from facekit.table import BOX_COLUMNS, LANDMARK_COLUMNS
 from facekit.schema import validate_akool
+from facekit.table import BOX_COLUMNS, LANDMARK_COLUMNS
 
 matplotlib.use("Agg")
 
-FRAME_KEYS = {"landmarks", "landmarks_str", "region", "removed", "frame_time", "face_urls", "crop_region", "crop_landmarks"}
+FRAME_KEYS = {
+    "landmarks",
+    "landmarks_str",
+    "region",
+    "removed",
+    "frame_time",
+    "face_urls",
+    "crop_region",
+    "crop_landmarks",
+}
 COLUMNS = ["frame", "time", "face", "track_id", "score", *BOX_COLUMNS, *LANDMARK_COLUMNS]
 
 
@@ -147,8 +156,9 @@ def test_confidence_filters(solvay, solvay_path):
     assert 0 < len(strict) < len(solvay)
     assert len(strict) == int((scores >= 0.8).sum())
     expected = solvay.to_frame()[scores >= 0.8].reset_index(drop=True)
-    pd.testing.assert_frame_equal(strict.to_frame().drop(columns=["face", "track_id"]),
-                                  expected.drop(columns=["face", "track_id"]))
+    pd.testing.assert_frame_equal(
+        strict.to_frame().drop(columns=["face", "track_id"]), expected.drop(columns=["face", "track_id"])
+    )
     assert strict.meta["confidence"] == 0.8 and solvay.meta["confidence"] == 0.5
     loose = fk.detect(solvay_path, confidence=0.05)
     assert len(loose) > len(solvay)
@@ -169,8 +179,9 @@ def test_save_and_load(solvay, tmp_path, suffix):
     assert loaded.meta == solvay.meta
     pd.testing.assert_frame_equal(loaded.candidates(), solvay.candidates(), check_exact=True)
     lower = 0.1  # every candidate survived: re-filtering the loaded result needs no model
-    pd.testing.assert_frame_equal(loaded.filter(confidence=lower).to_frame(),
-                                  solvay.filter(confidence=lower).to_frame(), check_exact=True)
+    pd.testing.assert_frame_equal(
+        loaded.filter(confidence=lower).to_frame(), solvay.filter(confidence=lower).to_frame(), check_exact=True
+    )
 
 
 def test_save_and_load_keep_video_times_and_removed_boxes(tmp_path):
@@ -178,9 +189,12 @@ def test_save_and_load_keep_video_times_and_removed_boxes(tmp_path):
     points = [[10.25, 20.5], [30.125, 20.75], [20.0, 30.0], [20.0, 40.0], [12.0, 40.0], [28.0, 40.0]]
     faces_obj = {
         str(i): {
-            "landmarks": [points], "region": [[10 + i / 3, 20.0, 30.0, 40.0]],
-            "removed": [[1 / 3, 2 / 3, 3.0, 4.0]] if i else [], "frame_time": i / 30,
-            "scores": [0.9 - i / 70], "track_ids": [7],
+            "landmarks": [points],
+            "region": [[10 + i / 3, 20.0, 30.0, 40.0]],
+            "removed": [[1 / 3, 2 / 3, 3.0, 4.0]] if i else [],
+            "frame_time": i / 30,
+            "scores": [0.9 - i / 70],
+            "track_ids": [7],
         }
         for i in range(3)
     }

@@ -78,8 +78,16 @@ def broken(answer: dict, change) -> dict:
         lambda a: a["faces_obj"]["0"].update(frame_time="0"),
         lambda a: a["faces_obj"]["0"].update(landmarks_str=[[1, 2]]),
     ],
-    ids=["no-faces_obj", "string-error_code", "no-region", "no-removed", "float-region", "float-landmark",
-         "string-time", "list-landmarks_str"],
+    ids=[
+        "no-faces_obj",
+        "string-error_code",
+        "no-region",
+        "no-removed",
+        "float-region",
+        "float-landmark",
+        "string-time",
+        "list-landmarks_str",
+    ],
 )
 def test_validation_rejects(change):
     with pytest.raises(ValidationError):

@@ -30,8 +30,16 @@ FACES_FILE = "faces.parquet"
 STATUS_FILE = "_status.parquet"
 
 STATUS_DTYPES: dict[str, str] = {
-    "source": "string", "key": "string", "status": "string", "error_type": "string", "error": "string",
-    "n_faces": "int64", "n_frames": "int64", "media": "string", "seconds": "float64", "cached": "bool",
+    "source": "string",
+    "key": "string",
+    "status": "string",
+    "error_type": "string",
+    "error": "string",
+    "n_faces": "int64",
+    "n_frames": "int64",
+    "media": "string",
+    "seconds": "float64",
+    "cached": "bool",
 }
 BATCH_FACE_DTYPES: dict[str, str] = {"source": "string", **FACE_DTYPES, **CROP_DTYPES}
 _KEYED_FACE_DTYPES: dict[str, str] = {"key": "string", **FACE_DTYPES, **CROP_DTYPES}

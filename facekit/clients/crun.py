@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import InvalidInputError
 from ..media.sources import SourceLike
@@ -15,7 +15,7 @@ from .errors import (
     PublicUrlRequiredError,
     ServiceUnavailableError,
 )
-from .http import reading
+from .http import ErrorCodes, reading
 
 _CREATE = {"image": "/api/v1/client/job/detect-face-image", "video": "/api/v1/client/job/detect-face-video"}
 _RESULT = "/api/v1/client/job/detect-face-result"
@@ -34,7 +34,7 @@ class Crun(HostedClient):
     service = "CRUN"
     default_base_url = "https://api.crun.ai"
     api_key_env = "CRUN_API_KEY"
-    codes = {455: ServiceUnavailableError, 501: GenerationFailedError, 505: FeatureDisabledError}
+    codes: ClassVar[ErrorCodes] = {455: ServiceUnavailableError, 501: GenerationFailedError, 505: FeatureDisabledError}
 
     def detect(self, source: SourceLike, *, media: MediaType | None = None) -> Result:
         """Faces in the image or video at a public URL; ``media`` picks the endpoint (default: guessed
@@ -72,8 +72,13 @@ class Crun(HostedClient):
         with reading(self.service, answer):
             result = data["result"]
             urls = [str(face["link"]) for face in sorted(result["faces"], key=lambda face: face.get("id", 0))]
-        meta = {"service": self.service, "base_url": self.base_url, "model": "crun", "task_id": task_id,
-                "detect_id": result.get("id")}
+        meta = {
+            "service": self.service,
+            "base_url": self.base_url,
+            "model": "crun",
+            "task_id": task_id,
+            "detect_id": result.get("id"),
+        }
         return crop_result(urls, source=url, media=kind, meta=meta)
 
     def _check(self, answer: Any) -> None:

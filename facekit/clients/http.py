@@ -6,9 +6,10 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import requests
@@ -132,8 +133,13 @@ class Http:
     def fail(self, status: int, message: str, *, retry_after: float | None = None, body: Any = None) -> ClientError:
         """The typed error for a status or vendor code, naming the service."""
         cls = error_class(status, self.codes)
-        return cls(f"{self.service}: {message} (code {status})", service=self.service, status=status,
-                   retry_after=retry_after, body=body)
+        return cls(
+            f"{self.service}: {message} (code {status})",
+            service=self.service,
+            status=status,
+            retry_after=retry_after,
+            body=body,
+        )
 
     def _send(
         self,
@@ -157,9 +163,7 @@ class Http:
                 method, url, headers=headers, timeout=min(self.timeout, remaining), **kwargs
             )
         except requests.Timeout as exc:
-            raise ClientTimeoutError(
-                f"{self.service}: {method} {url} timed out", service=self.service
-            ) from exc
+            raise ClientTimeoutError(f"{self.service}: {method} {url} timed out", service=self.service) from exc
         except requests.ConnectionError as exc:
             raise ServiceUnavailableError(
                 f"{self.service}: cannot reach {url}: {type(exc).__name__}", service=self.service

@@ -55,8 +55,13 @@ class MagicHour(HostedClient):
             )
         with reading(self.service, task):
             urls = [str(face["url"]) for face in task["faces"]]
-        meta = {"service": self.service, "base_url": self.base_url, "model": "magic hour", "task_id": task_id,
-                "credits_charged": task.get("credits_charged", created.get("credits_charged"))}
+        meta = {
+            "service": self.service,
+            "base_url": self.base_url,
+            "model": "magic hour",
+            "task_id": task_id,
+            "credits_charged": task.get("credits_charged", created.get("credits_charged")),
+        }
         return crop_result(urls, source=description, media=media, meta=meta)
 
     def _target(self, source: SourceLike, deadline: Deadline) -> tuple[str, str, str]:
@@ -68,14 +73,21 @@ class MagicHour(HostedClient):
             return source, media_of_url(source), source
         upload = self.read_upload(source)
         answer = self._http.request(
-            "POST", "/v1/files/upload-urls", deadline,
+            "POST",
+            "/v1/files/upload-urls",
+            deadline,
             json={"items": [{"extension": upload.extension, "type": upload.media}]},
         )
         with reading(self.service, answer):
             item = answer["items"][0]
             upload_url, file_path = str(item["upload_url"]), str(item["file_path"])
         self._http.request(
-            "PUT", upload_url, deadline, data=upload.data, expect_json=False, authenticated=False,
+            "PUT",
+            upload_url,
+            deadline,
+            data=upload.data,
+            expect_json=False,
+            authenticated=False,
             headers={"Content-Type": "application/octet-stream"},
         )
         return file_path, upload.media, upload.description

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ._style import plural, track_color, track_label
 
-__all__ = ["Pictures", "best_faces", "crops", "pixels_of_frames", "gallery"]
+__all__ = ["Pictures", "best_faces", "crops", "gallery", "pixels_of_frames"]
 
 Pictures = Mapping[int, np.ndarray] | Callable[[int], "np.ndarray | None"] | Any
 """Frame pixels: a mapping or a function from frame index to RGB pixels, or any source facekit reads."""

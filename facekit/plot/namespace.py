@@ -68,8 +68,9 @@ class Plots:
         else:
             pictures = self._data.pictures(source)
             pixels = None if pictures is None else pixels_of_frames(pictures, [frame]).get(frame)
-        return overlay(pixels, table[here & ~removed], removed=table[here & removed], ax=ax, size=self._data.size,
-                       **style)
+        return overlay(
+            pixels, table[here & ~removed], removed=table[here & removed], ax=ax, size=self._data.size, **style
+        )
 
     def tracks(self) -> Figure:
         """Box centre x and y against time, one line per track (a Figure of two axes)."""
@@ -80,19 +81,25 @@ class Plots:
         lane labelled by its track's best face when the pixels can be had."""
         table = self._data.table()
         removed = table[table["removed"]] if "removed" in table else None
-        return presence_timeline(self._faces(table), self._data.frames(), removed=removed,
-                                 pictures=self._pictures(source, required=False), ax=ax)
+        return presence_timeline(
+            self._faces(table),
+            self._data.frames(),
+            removed=removed,
+            pictures=self._pictures(source, required=False),
+            ax=ax,
+        )
 
-    def gallery(self, source: Any = None, *, columns: int | None = None, size: float = 1.3,
-                margin: float = 0.25) -> Figure:
+    def gallery(
+        self, source: Any = None, *, columns: int | None = None, size: float = 1.3, margin: float = 0.25
+    ) -> Figure:
         """The best crop of each track with its id, colour, first/last time and frame count: who is who."""
         return gallery(self._faces(), self._pictures(source), columns=columns, size=size, margin=margin)
 
-    def trajectories(self, frame: int | None = None, *, source: Any = None, tracks: Any = None,
-                     ax: Axes | None = None) -> Axes:
+    def trajectories(
+        self, frame: int | None = None, *, source: Any = None, tracks: Any = None, ax: Axes | None = None
+    ) -> Axes:
         """Each track's path drawn over ``frame`` (default the analysed frame with most faces)."""
-        return trajectories(self._faces(), self._pictures(source, required=False), frame=frame, tracks=tracks,
-                            ax=ax)
+        return trajectories(self._faces(), self._pictures(source, required=False), frame=frame, tracks=tracks, ax=ax)
 
     def counts(self, *, ax: Axes | None = None) -> Axes:
         """Faces per analysed frame against time, frames without faces included."""
@@ -106,7 +113,9 @@ class Plots:
         """Faces kept against threshold, from the cached candidates, with the threshold marked."""
         return faces_kept(self._data.scores(), self._threshold(threshold), ax=ax)
 
-    def contact_sheet(self, source: Any = None, *, columns: int | None = None, size: float = 3.0, **style: Any) -> Figure:
+    def contact_sheet(
+        self, source: Any = None, *, columns: int | None = None, size: float = 3.0, **style: Any
+    ) -> Figure:
         """A grid of overlays, one panel per analysed frame, decoded from ``source`` (default:
         the file the result came from)."""
         table = self._data.table()

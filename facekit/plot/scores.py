@@ -28,8 +28,15 @@ def score_histogram(scores: Iterable[float], threshold: float, *, ax: Axes | Non
     counts, _ = np.histogram(values, bins=edges)
     kept = edges[:-1] >= threshold
     ax = axes_or_new(ax, (6, 3))
-    ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", edgecolor="white", linewidth=0.5,
-           color=np.where(kept[:, None], np.asarray(to_rgb(KEPT_COLOR)), BELOW_COLOR))
+    ax.bar(
+        edges[:-1],
+        counts,
+        width=np.diff(edges),
+        align="edge",
+        edgecolor="white",
+        linewidth=0.5,
+        color=np.where(kept[:, None], np.asarray(to_rgb(KEPT_COLOR)), BELOW_COLOR),
+    )
     threshold_line(ax, threshold)
     ax.set_xlabel("score")
     ax.set_ylabel("candidates")

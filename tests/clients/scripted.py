@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 
-
 @dataclass
 class Reply:
     """One scripted answer: a JSON body (dict/list), raw text or bytes, a status and headers."""
@@ -72,8 +71,16 @@ class ScriptedServer:
                 parsed = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                server.seen.append(Seen(self.command, parsed.path, parse_qs(parsed.query),
-                                        {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
+                server.seen.append(
+                    Seen(
+                        self.command,
+                        parsed.path,
+                        parse_qs(parsed.query),
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                        time.monotonic(),
+                    )
+                )
                 reply = server._next(self.command, parsed.path)
                 if isinstance(reply.body, (dict, list)):
                     payload, kind = json.dumps(reply.body).encode(), "application/json"
@@ -96,7 +103,7 @@ class ScriptedServer:
 
         return Handler
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self) -> ScriptedServer:
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from scripted import Reply
 
 import facekit as fk
 from facekit.clients import (
@@ -19,15 +20,19 @@ from facekit.clients import (
     ValidationError,
 )
 
-from scripted import Reply
-
 ROUTE = "/detect_faces"
 ANSWER = {  # seed 004, "Example 1"
     "error_code": 0,
     "error_msg": "SUCCESS",
-    "faces_obj": {"0": {"landmarks": [[[320, 240], [420, 240], [370, 300], [370, 350], [340, 350], [400, 350]]],
-                        "landmarks_str": ["320,240:420,240:370,300:370,350"], "region": [[300, 200, 150, 180]],
-                        "removed": [], "frame_time": None}},
+    "faces_obj": {
+        "0": {
+            "landmarks": [[[320, 240], [420, 240], [370, 300], [370, 350], [340, 350], [400, 350]]],
+            "landmarks_str": ["320,240:420,240:370,300:370,350"],
+            "region": [[300, 200, 150, 180]],
+            "removed": [],
+            "frame_time": None,
+        }
+    },
 }
 
 

@@ -45,4 +45,3 @@ def test_to_akool_of_crops_refuses_instead_of_inventing_boxes(crops):
     # Akool's schema requires integer boxes: none are made up.
     with pytest.raises(fk.InvalidInputError, match="box"):
         crops.to_akool()
-

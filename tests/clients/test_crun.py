@@ -27,10 +27,16 @@ CREATED = {"code": 200, "message": "success", "data": {"detect_task_id": "dt-1"}
 
 
 def _polled(status: str, faces: list | None = None, error: str | None = None) -> dict:
-    result = None if status != "succeeded" else {
-        "id": "detect-9", "status": "succeed", "type": "face_detect", "faces": faces or [], "error": None}
-    return {"code": 200, "message": "success",
-            "data": {"detect_task_id": "dt-1", "status": status, "error": error, "result": result}}
+    result = (
+        None
+        if status != "succeeded"
+        else {"id": "detect-9", "status": "succeed", "type": "face_detect", "faces": faces or [], "error": None}
+    )
+    return {
+        "code": 200,
+        "message": "success",
+        "data": {"detect_task_id": "dt-1", "status": status, "error": error, "result": result},
+    }
 
 
 def _client(server, **settings) -> Crun:
@@ -68,16 +74,26 @@ def test_video_urls_use_the_video_endpoint(scripted):
 
 
 # Seeds 002/003: 401, 402, 404, 422, 429, 455, 500, 501, 505; CRUN sends them in the envelope.
-DOCUMENTED = [(401, AuthenticationError), (402, InsufficientCreditsError), (404, NotFoundError),
-              (422, ValidationError), (429, RateLimitedError), (455, ServiceUnavailableError),
-              (500, ServiceUnavailableError), (501, GenerationFailedError), (505, FeatureDisabledError)]
+DOCUMENTED = [
+    (401, AuthenticationError),
+    (402, InsufficientCreditsError),
+    (404, NotFoundError),
+    (422, ValidationError),
+    (429, RateLimitedError),
+    (455, ServiceUnavailableError),
+    (500, ServiceUnavailableError),
+    (501, GenerationFailedError),
+    (505, FeatureDisabledError),
+]
 
 
 @pytest.mark.parametrize(("code", "error"), DOCUMENTED)
 @pytest.mark.parametrize("where", ["envelope", "http status"])
 def test_every_documented_code_is_typed(scripted, code, error, where):
     body = {"code": code, "message": f"code {code} here", "data": None}
-    scripted.script("POST", IMAGE, Reply(body, status=200 if where == "envelope" else code, headers={"Retry-After": "0"}))
+    scripted.script(
+        "POST", IMAGE, Reply(body, status=200 if where == "envelope" else code, headers={"Retry-After": "0"})
+    )
     with pytest.raises(error, match=f"code {code} here") as caught:
         _client(scripted, retries=1).detect("https://example.com/p.png")
     assert type(caught.value) is error and caught.value.status == code

@@ -3,7 +3,7 @@ round-trip, and the hosted answers agree with a local ``fk.detect``."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -20,8 +20,9 @@ KEY = "client-test-key"
 
 @pytest.fixture(scope="module")
 def facekit_url(tmp_path_factory, model_path) -> Iterator[str]:
-    settings = server.Settings(data_dir=tmp_path_factory.mktemp("server"), port=0, api_keys=(KEY,),
-                               allow_private_urls=True)
+    settings = server.Settings(
+        data_dir=tmp_path_factory.mktemp("server"), port=0, api_keys=(KEY,), allow_private_urls=True
+    )
     base_url, stop = server.serve_in_thread(settings)
     yield base_url
     stop()

@@ -19,8 +19,10 @@ from facekit.clients import (
 
 CREATE, UPLOADS = "/v1/face-detection", "/v1/files/upload-urls"
 TASK = "/v1/face-detection/task-1"
-FACES = [{"path": "api-assets/id/0-0.png", "url": "https://videos.magichour.ai/api-assets/id/0-0.png"},
-         {"path": "api-assets/id/0-1.png", "url": "https://videos.magichour.ai/api-assets/id/0-1.png"}]
+FACES = [
+    {"path": "api-assets/id/0-0.png", "url": "https://videos.magichour.ai/api-assets/id/0-0.png"},
+    {"path": "api-assets/id/0-1.png", "url": "https://videos.magichour.ai/api-assets/id/0-1.png"},
+]
 
 
 def _task(status: str, faces: list | None = None) -> dict:
@@ -32,8 +34,19 @@ def _client(server, **settings) -> MagicHour:
 
 
 def test_local_file_is_uploaded_then_detected_and_polled(scripted, png_file, png_bytes):
-    scripted.script("POST", UPLOADS, {"items": [{"upload_url": f"{scripted.url}/storage/abc.png?sig=1",
-                                                 "file_path": "api-assets/id/abc.png", "expires_at": "later"}]})
+    scripted.script(
+        "POST",
+        UPLOADS,
+        {
+            "items": [
+                {
+                    "upload_url": f"{scripted.url}/storage/abc.png?sig=1",
+                    "file_path": "api-assets/id/abc.png",
+                    "expires_at": "later",
+                }
+            ]
+        },
+    )
     scripted.script("PUT", "/storage/abc.png", Reply(""))
     scripted.script("POST", CREATE, {"id": "task-1", "credits_charged": 0})
     scripted.script("GET", TASK, _task("queued"), _task("rendering"), _task("complete", FACES))
@@ -47,7 +60,9 @@ def test_local_file_is_uploaded_then_detected_and_polled(scripted, png_file, png
     assert put.body == png_bytes and put.query == {"sig": ["1"]}
     assert "authorization" not in put.headers  # the key never goes to third-party storage
     assert scripted.requests("POST", CREATE)[0].json() == {
-        "assets": {"target_file_path": "api-assets/id/abc.png"}, "confidence_score": 0.7}
+        "assets": {"target_file_path": "api-assets/id/abc.png"},
+        "confidence_score": 0.7,
+    }
     assert len(scripted.requests("GET", TASK)) == 3
 
     faces = result.to_frame()
@@ -67,8 +82,11 @@ def test_url_and_uploaded_paths_skip_the_upload(scripted):
 
 
 def test_array_is_uploaded_as_png(scripted):
-    scripted.script("POST", UPLOADS, {"items": [{"upload_url": "/storage/a.png", "file_path": "api-assets/a.png",
-                                                 "expires_at": "later"}]})
+    scripted.script(
+        "POST",
+        UPLOADS,
+        {"items": [{"upload_url": "/storage/a.png", "file_path": "api-assets/a.png", "expires_at": "later"}]},
+    )
     scripted.script("PUT", "/storage/a.png", Reply(""))
     scripted.script("POST", CREATE, {"id": "task-1", "credits_charged": 0})
     scripted.script("GET", TASK, _task("complete"))
@@ -94,8 +112,9 @@ def test_task_that_never_finishes_times_out_quickly(scripted):
     assert len(scripted.requests("GET", TASK)) > 2  # it did poll, with growing waits
 
 
-@pytest.mark.parametrize(("status", "error"), [(402, InsufficientCreditsError), (422, ValidationError),
-                                               (400, ValidationError)])
+@pytest.mark.parametrize(
+    ("status", "error"), [(402, InsufficientCreditsError), (422, ValidationError), (400, ValidationError)]
+)
 def test_create_errors_are_typed(scripted, status, error):
     scripted.script("POST", CREATE, Reply({"message": "nope"}, status))
     with pytest.raises(error, match="nope"):
