@@ -6,7 +6,7 @@ Starts ``facekit serve`` as a subprocess with API keys and the default rate limi
    0.5 s, download the crops) in a loop on one shared key for ``--seconds``: errors and latency;
 2. ``--pictures`` clients post a picture to Akool's ``detect_faces`` (one key each), alone, then with a
    slow video (a single-keyframe clip: thousands of frames decoded for 5 samples) in flight: picture
-   p50/p99 in both, and their ratio;
+   p50/p99 in both, and their ratio; and how fast a video over the server's decode budget is refused;
 3. in-process ``facekit.detect`` on the same picture, the reference for the server's p50;
 
 and reports the server's peak RSS (``VmHWM``); then, on a fresh server limited to ``--max-mb``, sends ``--bodies``
@@ -193,6 +193,9 @@ def main() -> None:
         slow = Path(scratch) / "slow.mp4"
         fk.data.pan_video(slow, seconds=300, fps=10, size=(320, 180), keyframe_interval=100_000)
         slow_body = {"img": base64.b64encode(slow.read_bytes()).decode(), "num_frames": 5}
+        over = Path(scratch) / "over.mp4"  # like the single-keyframe clip: 6000 frames for 5 samples
+        fk.data.pan_video(over, seconds=600, fps=10, size=(64, 36), keyframe_interval=100_000)
+        over_body = {"img": base64.b64encode(over.read_bytes()).decode(), "num_frames": 5}
         keys = ["team-key", "video-key", *(f"picture-key-{i}" for i in range(args.pictures))]
         base, process = start_server(str(Path(scratch) / "data"), args.workers, keys)
         try:
@@ -204,6 +207,9 @@ def main() -> None:
             alone = merged(run_clients(pictures, picture_seconds))
             *with_video, video = run_clients([*pictures, akool_client(base, "video-key", slow_body)], picture_seconds)
             mixed = merged(with_video)
+            tick = time.perf_counter()
+            refused = requests.post(base + AKOOL, json=over_body, headers={"x-api-key": "video-key"}, timeout=300)
+            refused_ms = (time.perf_counter() - tick) * 1e3
             rss = peak_rss_mb(process.pid)
         finally:
             process.terminate()
@@ -220,6 +226,7 @@ def main() -> None:
     print(summary(f"Akool picture, {args.pictures} clients, alone", *alone, picture_seconds))
     print(summary(f"Akool picture, {args.pictures} clients, slow video in flight", *mixed, picture_seconds))
     print(summary("  the slow video (3000 frames decoded for 5 samples)", *video, picture_seconds))
+    print(f"  a video over the decode budget (6000 frames for 5 samples): {refused.status_code} in {refused_ms:.0f} ms")
     local_p50 = statistics.median(local)
     print(
         f"in-process fk.detect p50 {local_p50 * 1e3:.0f} ms; ratio picture p50 (server, alone) / in-process = "
