@@ -195,7 +195,7 @@ def main() -> None:
         slow_body = {"img": base64.b64encode(slow.read_bytes()).decode(), "num_frames": 5}
         over = Path(scratch) / "over.mp4"  # like the single-keyframe clip: 6000 frames for 5 samples
         fk.data.pan_video(over, seconds=600, fps=10, size=(64, 36), keyframe_interval=100_000)
-        over_body = {"img": base64.b64encode(over.read_bytes()).decode(), "num_frames": 5}
+        over_body: dict[str, str | int] = {"img": base64.b64encode(over.read_bytes()).decode(), "num_frames": 5}
         keys = ["team-key", "video-key", *(f"picture-key-{i}" for i in range(args.pictures))]
         base, process = start_server(str(Path(scratch) / "data"), args.workers, keys)
         try:
