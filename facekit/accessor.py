@@ -13,7 +13,7 @@ import pandas as pd
 
 from .errors import InvalidInputError
 from .media.sources import SourceLike
-from .plot.namespace import PlotData, Plots
+from .plot.namespace import PlotAliases, PlotData, Plots
 from .result import Result
 from .table import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, media_of, track_summary, typed
 
@@ -23,7 +23,7 @@ REQUIRED_COLUMNS = ("frame", *BOX_COLUMNS)
 
 
 @pd.api.extensions.register_dataframe_accessor("faces")
-class FacesAccessor:
+class FacesAccessor(PlotAliases):
     """Face-table verbs: ``df.faces.filter(confidence=0.7)``, ``df.faces.tracks()``, ``df.faces.overlay(img)``."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
@@ -111,18 +111,6 @@ class FacesAccessor:
         if frame is None:
             frame = int(self._df["frame"].min()) if len(self._df) else 0
         return self.plot(frame, source=image_or_video, ax=ax, **style)
-
-    def plot_tracks(self) -> Any:
-        """Alias of ``df.faces.plot.tracks()``."""
-        return self.plot.tracks()
-
-    def plot_timeline(self, *, ax: Any = None) -> Any:
-        """Alias of ``df.faces.plot.timeline()``."""
-        return self.plot.timeline(ax=ax)
-
-    def plot_counts(self, *, ax: Any = None) -> Any:
-        """Alias of ``df.faces.plot.counts()``."""
-        return self.plot.counts(ax=ax)
 
 
 def _completed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -23,14 +23,14 @@ import pandas as pd
 from . import akool, io
 from .errors import InvalidInputError
 from .meta import RunMeta
-from .plot.namespace import PlotData, Plots
+from .plot.namespace import PlotAliases, PlotData, Plots
 from .selection import Selection, select
 from .table import FRAMES_ATTR, FaceTable, TableLike, frame_of, track_summary, with_removed
 
 __all__ = ["Result", "load"]
 
 
-class Result:
+class Result(PlotAliases):
     """Faces found in one image or video: Akool ``faces_obj``, DataFrames, plots and files.
 
     Build one with :func:`facekit.detect`, :meth:`from_akool`, :func:`facekit.load`,
@@ -262,18 +262,6 @@ class Result:
                 size=(self.run.width, self.run.height),
             )
         )
-
-    def plot_tracks(self) -> Any:
-        """Alias of ``result.plot.tracks()``."""
-        return self.plot.tracks()
-
-    def plot_timeline(self, *, ax: Any = None) -> Any:
-        """Alias of ``result.plot.timeline()``."""
-        return self.plot.timeline(ax=ax)
-
-    def plot_counts(self, *, ax: Any = None) -> Any:
-        """Alias of ``result.plot.counts()``."""
-        return self.plot.counts(ax=ax)
 
     def plot_scores(self, *, ax: Any = None, bins: int = 20) -> Any:
         """Alias of ``result.plot.scores()``."""

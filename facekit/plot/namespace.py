@@ -23,7 +23,7 @@ from .pictures import contact_sheet, overlay
 from .scores import faces_kept, score_histogram
 from .tracks import face_count, presence_timeline, track_positions, trajectories
 
-__all__ = ["PlotData", "Plots"]
+__all__ = ["PlotAliases", "PlotData", "Plots"]
 
 PicturesOf = Callable[[Any], "Pictures | None"]
 """(a source the caller passed, or None) -> what to take frames' pixels from (a source, a mapping
@@ -147,3 +147,25 @@ class Plots:
 
 def _some(frames: list[int]) -> str:
     return ", ".join(map(str, frames[:10])) + (f", ... ({len(frames)} in all)" if len(frames) > 10 else "")
+
+
+class PlotAliases:
+    """The first round's plot method names, kept as aliases of the namespace's plots (a Result
+    and ``df.faces`` both have them)."""
+
+    @property
+    def plot(self) -> Plots:
+        """Every plot of this face table (each class that has the aliases says how)."""
+        raise NotImplementedError
+
+    def plot_tracks(self) -> Figure:
+        """Alias of ``.plot.tracks()``."""
+        return self.plot.tracks()
+
+    def plot_timeline(self, *, ax: Axes | None = None) -> Axes:
+        """Alias of ``.plot.timeline()``."""
+        return self.plot.timeline(ax=ax)
+
+    def plot_counts(self, *, ax: Axes | None = None) -> Axes:
+        """Alias of ``.plot.counts()``."""
+        return self.plot.counts(ax=ax)
