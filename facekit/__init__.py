@@ -22,6 +22,7 @@ from .errors import (
     UnsupportedMediaError,
 )
 from .limits import Limits
+from .options import DetectOptions
 from .pipeline import detect
 from .result import Result, load
 
@@ -29,6 +30,7 @@ from .result import Result, load
 _LAZY = {
     "clients": ("facekit.clients", None),
     "widgets": ("facekit.widgets", None),
+    "display": ("facekit.display", None),
     "compare": ("facekit.comparison", "compare"),
     "detect_many": ("facekit.batch", "detect_many"),
     "read_truth": ("facekit.truth", "read_truth"),
@@ -46,6 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DetectOptions",
     "DownloadError",
     "Evaluation",
     "FacekitError",
@@ -62,6 +65,7 @@ __all__ = [
     "data",
     "detect",
     "detect_many",
+    "display",
     "evaluate",
     "load",
     "models",
