@@ -168,6 +168,14 @@ class Video:
             raise LimitExceededError(
                 f"{len(indices)} frames asked, over the limit of {self._limits.max_video_frames} (Limits.max_video_frames)"
             )
+        self.check_budget(indices)
+        return self._ahead(
+            lambda container, stream: self._seek_decode(container, stream, indices), len(indices), prepare
+        )
+
+    def check_budget(self, indices: list[int]) -> None:
+        """LimitExceededError, before anything is decoded, when reaching ``indices`` needs more decoded frames than
+        ``Limits.max_decoded_frames`` (:meth:`decode_cost`)."""
         needed = self.decode_cost(indices)
         if needed > self._limits.max_decoded_frames:
             raise LimitExceededError(
@@ -176,9 +184,6 @@ class Video:
                 f"of {self._limits.max_decoded_frames} (Limits.max_decoded_frames); sample fewer frames, snap them to "
                 "keyframes, or re-encode the video with more keyframes"
             )
-        return self._ahead(
-            lambda container, stream: self._seek_decode(container, stream, indices), len(indices), prepare
-        )
 
     def decode_cost(self, indices: list[int]) -> int:
         """Frames :meth:`sample` decodes to reach ``indices`` (ascending), from the index alone: from the

@@ -17,12 +17,15 @@ from urllib.parse import unquote, urlsplit
 from .. import detect, models
 from ..errors import InvalidInputError, UnsupportedMediaError
 from ..limits import Limits
-from ..media import MediaKind, kind_of, locate
+from ..media import MediaKind, Video, kind_of, locate
 from ..result import Result
 from .fetch import fetch_into
 from .settings import Settings
 from .storage import Storage
 from .tasks import Task
+
+NUM_FRAMES = 5
+"""Frames sampled from a video when the request does not say (Akool's default; Magic Hour and CRUN tasks)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Detection:
         media: Path,
         *,
         confidence: float = 0.5,
-        num_frames: int = 5,
+        num_frames: int = NUM_FRAMES,
         single_face: bool = False,
         crops: bool = False,
         folder: str | None = None,
@@ -139,6 +142,17 @@ def check_kind(media: Path, limits: Limits, expect: str | None = None) -> MediaK
         raise InvalidInputError(
             "a still picture was given where a video or an animated GIF is expected: use the image route"
         )
+    return kind
+
+
+def check_budget(media: Path, limits: Limits, num_frames: int = NUM_FRAMES) -> MediaKind:
+    """:func:`check_kind`, and for a video LimitExceededError when sampling ``num_frames`` of it needs more decoded
+    frames than ``limits.max_decoded_frames`` (from its keyframe index, nothing decoded): so an uploaded video can be
+    refused when its task is created rather than when the task runs."""
+    kind = check_kind(media, limits)
+    if kind is MediaKind.VIDEO:
+        video = Video(locate(media, limits), limits)
+        video.check_budget(video.sample_indices(num_frames))
     return kind
 
 

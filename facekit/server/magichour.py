@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, LimitExceededError
 from ..limits import Limits
-from .detection import check_kind, file_url
+from .detection import check_budget, file_url
 from .fetch import check_url
 from .schemas import (
     FaceDetectionCreate,
@@ -58,7 +58,8 @@ def upload_urls(body: UploadUrlsRequest, request: Request, svc: Services = Depen
 @router.post("/face-detection", response_model=FaceDetectionCreated, responses=ERRORS)
 def create(body: FaceDetectionCreate, request: Request, svc: Services = Depends(services)) -> FaceDetectionCreated:
     """Queue a face detection of an uploaded file (``api-assets/...``, uploaded with the same key) or an
-    http(s) URL; 400 when the uploaded file is not an image or a video (an SVG, a text file...)."""
+    http(s) URL; 400 when the uploaded file is not an image or a video (an SVG, a text file...), 413 when it is a
+    video whose 5 samples need more decoded frames than the server's budget (``FACEKIT_MAX_DECODED_FRAMES``)."""
     target = body.assets.target_file_path.strip()
     caller, path = owner(request), None
     try:
@@ -89,9 +90,11 @@ def get(id: str, request: Request, svc: Services = Depends(services)) -> FaceDet
 
 
 def _check_upload(path: Path, limits: Limits) -> None:
-    """400 unless the uploaded file is an image or a video."""
+    """400 unless the uploaded file is an image or a video; 413 for a video over the decode budget."""
     try:
-        check_kind(path, limits)
+        check_budget(path, limits)
+    except LimitExceededError as exc:
+        raise ApiError(413, str(exc)) from exc
     except InvalidInputError as exc:
         raise ApiError(400, str(exc)) from exc
 

@@ -61,6 +61,18 @@ def test_akool_413_for_the_video_while_a_picture_is_answered(server, long_video,
     assert len(picture.json()["faces_obj"]["0"]["region"]) == 1
 
 
+def test_magic_hour_upload_over_the_budget_413_when_created(server, long_video):
+    urls = requests.post(
+        f"{server}/v1/files/upload-urls", json={"items": [{"extension": "mp4", "type": "video"}]}, timeout=10
+    )
+    item = urls.json()["items"][0]
+    assert requests.put(item["upload_url"], data=long_video, timeout=10).status_code == 200
+    target = {"assets": {"target_file_path": item["file_path"]}}
+    created = requests.post(f"{server}/v1/face-detection", json=target, timeout=10)
+    assert created.status_code == 413 and set(created.json()) == {"message"}
+    assert f"needs {FRAMES} frames decoded" in created.json()["message"]
+
+
 def test_task_contracts_fail_the_video_naming_the_limit(server, long_video, media_host):
     url = media_host + "/long.mp4"
     created = requests.post(server + "/v1/face-detection", json={"assets": {"target_file_path": url}}, timeout=10)
