@@ -348,3 +348,16 @@ def test_sampling_within_the_decode_budget_decodes_what_the_index_predicts(one_k
 def test_decode_budget_from_environment(monkeypatch):
     monkeypatch.setenv("FACEKIT_MAX_DECODED_FRAMES", "1234")
     assert fk.Limits.from_env().max_decoded_frames == 1234
+
+
+def test_decoding_stops_as_soon_as_the_count_passes_the_budget(tmp_path):
+    # NUT seeks land before the keyframe its index names: 5 samples decode 122 frames where the index predicts 92
+    nut = fk.data.pan_video(tmp_path / "pan.nut", seconds=10.0, fps=30.0, size=(64, 36), keyframe_interval=30).path
+    video = Video(nut, fk.Limits(max_decoded_frames=100))
+    indices = video.sample_indices(5)
+    assert video.decode_cost(indices) <= 100
+    reached = []
+    with pytest.raises(fk.LimitExceededError, match=r"passed the limit of 100 frames \(Limits\.max_decoded_frames\)"):
+        reached.extend(frame.index for frame in video.sample(indices))
+    assert reached == indices[: len(reached)] and 0 < len(reached) < len(indices)
+    assert video.decoded == 100
