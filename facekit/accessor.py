@@ -17,6 +17,8 @@ from .plot.namespace import PlotAliases, PlotData, Plots
 from .result import Result
 from .table import BOX_COLUMNS, REMOVED_DTYPES, analysed_frames, media_of, track_summary, typed
 
+__all__ = ["REQUIRED_COLUMNS", "FacesAccessor"]
+
 REQUIRED_COLUMNS = ("frame", *BOX_COLUMNS)
 """Enough for every verb: a boxes-only table (ground truth, say) works; ``time``, ``score``,
 ``track_id`` and landmarks are unknown where missing."""

@@ -17,6 +17,8 @@ from .result import Result
 from .schema import LANDMARKS
 from .table import BOX_COLUMNS
 
+__all__ = ["Comparison", "compare"]
+
 
 @dataclass(frozen=True)
 class Comparison:

@@ -13,6 +13,8 @@ from PIL import Image
 
 from .table import CROP_COLUMNS
 
+__all__ = ["CROP_SCALE", "JPEG_QUALITY", "crop_regions", "write_crops"]
+
 CROP_SCALE = 1.6  # side of the crop square / longer side of the face box, as Akool's example (~1.6)
 JPEG_QUALITY = 92
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")  # characters kept in crop file names

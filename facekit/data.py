@@ -27,6 +27,22 @@ from .limits import Limits
 from .media import decode_image
 from .synthetic import ShotVideo, shot_video  # noqa: F401 - the four-shot video with true tracks
 
+__all__ = [
+    "PAN_IGNORE_BELOW",
+    "PAN_WINDOW",
+    "PanVideo",
+    "akool_examples",
+    "gauss",
+    "newton",
+    "pan_truth",
+    "pan_video",
+    "pan_windows",
+    "path",
+    "registry",
+    "solvay",
+    "truth",
+]
+
 
 @cache
 def registry() -> dict[str, dict[str, Any]]:

@@ -25,6 +25,20 @@ from .limits import Limits
 if TYPE_CHECKING:
     from .result import Result
 
+__all__ = [
+    "MAX_PLAYER_BYTES",
+    "MAX_ROWS",
+    "PLAYER_SECONDS",
+    "PLAYER_WIDTH",
+    "THUMBNAIL_WIDTH",
+    "batch_html",
+    "comparison_html",
+    "evaluation_html",
+    "result_html",
+    "show",
+    "summary",
+]
+
 THUMBNAIL_WIDTH = 480
 """Width in pixels of the overlay picture shown inline."""
 PLAYER_SECONDS = 4.0

@@ -26,6 +26,30 @@ import onnxruntime as ort
 from .errors import InvalidInputError, ModelUnavailableError
 from .settings import setting_bool, setting_number
 
+__all__ = [
+    "ASPECTS",
+    "DEFAULT_INPUT_SIZE",
+    "DEFAULT_SPINNING",
+    "DEFAULT_THREADS",
+    "INPUT_MEAN",
+    "INPUT_STD",
+    "NMS_IOU",
+    "SIZE_MULTIPLE",
+    "Detections",
+    "Detector",
+    "anchor_centers",
+    "check_pixels",
+    "default_providers",
+    "default_spinning",
+    "default_threads",
+    "fill_blob",
+    "greedy_nms",
+    "input_size_for",
+    "letterbox",
+    "native_size",
+    "pairwise_overlap",
+]
+
 DEFAULT_INPUT_SIZE = (640, 640)  # (width, height) for models whose input size is free
 SIZE_MULTIPLE = 32  # native-aspect inputs are rounded up to this (the coarsest stride)
 ASPECTS = ("native", "square")

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "DownloadError",
+    "FacekitError",
+    "InvalidInputError",
+    "LimitExceededError",
+    "MediaDecodeError",
+    "ModelUnavailableError",
+    "UnsupportedMediaError",
+]
+
 
 class FacekitError(Exception):
     """Base class of every error facekit raises on purpose."""

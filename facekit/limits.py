@@ -7,6 +7,8 @@ from typing import Any
 
 from .settings import setting_number
 
+__all__ = ["Limits"]
+
 
 @dataclass(frozen=True)
 class Limits:

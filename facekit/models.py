@@ -23,6 +23,21 @@ import platformdirs
 from .errors import ModelUnavailableError
 from .settings import setting
 
+__all__ = [
+    "DEFAULT_MODEL_NAME",
+    "DEFAULT_MODEL_SHA256",
+    "FETCH_TIMEOUT_S",
+    "SDIST_MEMBERS",
+    "SDIST_NAME",
+    "SDIST_REQUIREMENT",
+    "ModelInfo",
+    "fetch",
+    "home",
+    "path",
+    "resolve",
+    "sha256_of",
+]
+
 SDIST_REQUIREMENT = "scrfd==0.3.0"
 SDIST_NAME = "scrfd-0.3.0.tar.gz"
 DEFAULT_MODEL_NAME = "scrfd.onnx"

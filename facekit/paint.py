@@ -17,6 +17,20 @@ import pandas as pd
 from .plot._style import place_labels, track_colors, track_label
 from .table import BOX_COLUMNS, LANDMARK_COLUMNS
 
+__all__ = [
+    "MASK_COLOR",
+    "PIXELATE_CELLS",
+    "SHAPES",
+    "STYLES",
+    "Faces",
+    "Shape",
+    "Style",
+    "anonymize",
+    "colors_255",
+    "draw_boxes",
+    "scale_of",
+]
+
 Style = Literal["boxes", "blur", "pixelate", "mask"]
 Shape = Literal["ellipse", "box"]
 STYLES: tuple[str, ...] = ("boxes", "blur", "pixelate", "mask")

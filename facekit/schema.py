@@ -8,6 +8,17 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "KEYPOINTS",
+    "LANDMARKS",
+    "OPTIONAL_FRAME_KEYS",
+    "akool_openapi",
+    "landmarks_str",
+    "landmarks_strs",
+    "six_landmarks",
+    "validate_akool",
+]
+
 # The six Akool landmarks, in Akool's order. The detector gives five (no mouth centre).
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth", "mouth_left", "mouth_right")
 KEYPOINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")

@@ -13,6 +13,32 @@ import pandas as pd
 from .errors import InvalidInputError
 from .schema import LANDMARKS
 
+__all__ = [
+    "BOX_COLUMNS",
+    "CROP_COLUMNS",
+    "CROP_DTYPES",
+    "FACE_DTYPES",
+    "FLOAT_COLUMNS",
+    "FRAMES_ATTR",
+    "FRAME_DTYPES",
+    "LANDMARK_COLUMNS",
+    "REMOVED_DTYPES",
+    "TRACK_DTYPES",
+    "FaceTable",
+    "TableLike",
+    "analysed_frames",
+    "by_frame",
+    "empty",
+    "frame_of",
+    "group_starts",
+    "media_of",
+    "numbers",
+    "rows_by_frame",
+    "track_summary",
+    "typed",
+    "with_removed",
+]
+
 BOX_COLUMNS = ["x", "y", "w", "h"]
 LANDMARK_COLUMNS = [f"{name}_{axis}" for name in LANDMARKS for axis in ("x", "y")]
 CROP_COLUMNS = ["crop_url", "crop_x", "crop_y", "crop_w", "crop_h"]

@@ -40,6 +40,28 @@ from .models import ModelInfo
 if TYPE_CHECKING:
     import onnx
 
+__all__ = [
+    "CALIBRATION_COUNT",
+    "CALIBRATION_SEED",
+    "CALIBRATION_SOURCES",
+    "KINDS",
+    "OPSET",
+    "PRECISIONS",
+    "QUANTIZATION",
+    "RECIPE",
+    "Variant",
+    "auto_precision",
+    "cached",
+    "calibration_pictures",
+    "choose",
+    "directory",
+    "free_input",
+    "get",
+    "info",
+    "listed",
+    "score_heads",
+]
+
 PRECISIONS = ("fp32", "int8")
 RECIPE = 2  # bump when the derivation changes, so cached variants are derived again
 KINDS = ("native", "int8")

@@ -36,6 +36,19 @@ from .plot.pictures import shrunk
 from .result import Result
 from .table import BOX_COLUMNS, LANDMARK_COLUMNS
 
+__all__ = [
+    "CHUNK",
+    "LABEL_STYLE",
+    "MAX_LABELS",
+    "STEP",
+    "TRUTH_STEP",
+    "FrameExplorer",
+    "ThresholdExplorer",
+    "TruthView",
+    "nested_frames",
+    "representable",
+]
+
 STEP = 0.05
 TRUTH_STEP = 0.01
 """The slider's step with ground truth: fine enough to reach the F1-best threshold (see :func:`representable`)."""

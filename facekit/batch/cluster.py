@@ -15,6 +15,8 @@ from distributed import Client, WorkerPlugin, as_completed
 from ..options import DetectOptions
 from .work import Chunk, Task, run_chunk, warm
 
+__all__ = ["DetectorPlugin", "connect", "run", "slots"]
+
 
 class DetectorPlugin(WorkerPlugin):
     """Loads the detector when a worker joins, into the per-process cache that ``detect`` uses."""

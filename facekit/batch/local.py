@@ -13,6 +13,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .work import Chunk, Task, run_chunk, warm
 
+__all__ = ["run"]
+
 _task: Task | None = None  # the batch's task, in a worker process
 
 

@@ -18,6 +18,8 @@ import pandas as pd
 from ..errors import InvalidInputError
 from ..media import SNIFF_BYTES, MediaKind, sniff
 
+__all__ = ["SourcesLike", "expand"]
+
 SourcesLike = str | os.PathLike | Iterable[str | os.PathLike] | pd.Series
 
 

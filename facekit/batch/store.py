@@ -25,6 +25,8 @@ import pandas as pd
 from ..errors import InvalidInputError
 from ..table import CROP_DTYPES, FACE_DTYPES, empty, typed
 
+__all__ = ["BATCH_FACE_DTYPES", "FACES_FILE", "PARTS", "STATUS_DTYPES", "STATUS_FILE", "Store"]
+
 PARTS = "_parts"
 FACES_FILE = "faces.parquet"
 STATUS_FILE = "_status.parquet"

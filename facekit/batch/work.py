@@ -23,6 +23,8 @@ from ..media import locate
 from ..options import DetectOptions
 from ..pipeline import detect, resolve_variant
 
+__all__ = ["UNKEYED_OPTIONS", "Chunk", "Task", "run_chunk", "warm"]
+
 UNKEYED_OPTIONS = ("threads", "progress", "model")
 """Options left out of the key: speed and display never change a result, and the model is keyed
 by its sha256 rather than by where it lies."""

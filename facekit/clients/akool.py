@@ -11,6 +11,8 @@ from .base import HostedClient, public_url
 from .errors import MalformedResponseError, ValidationError
 from .http import reading
 
+__all__ = ["Akool"]
+
 
 class Akool(HostedClient):
     """Akool's face detection API, or any server with its contract (``facekit serve``).

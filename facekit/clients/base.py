@@ -23,6 +23,8 @@ from ..result import Result
 from ..table import BOX_COLUMNS, CROP_COLUMNS, LANDMARK_COLUMNS
 from .http import Deadline, ErrorCodes, Http
 
+__all__ = ["HostedClient", "MediaType", "Upload", "crop_result", "media_of_url", "public_url"]
+
 MediaType = Literal["image", "video"]
 
 _VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".gif"}

@@ -17,6 +17,8 @@ from .errors import (
 )
 from .http import ErrorCodes, reading
 
+__all__ = ["Crun"]
+
 _CREATE = {"image": "/api/v1/client/job/detect-face-image", "video": "/api/v1/client/job/detect-face-video"}
 _RESULT = "/api/v1/client/job/detect-face-result"
 _DONE = ("succeeded", "failed")  # the terminal task statuses; "starting" and "processing" are not

@@ -10,6 +10,21 @@ from typing import Any
 
 from ..errors import FacekitError, InvalidInputError
 
+__all__ = [
+    "AuthenticationError",
+    "ClientError",
+    "ClientTimeoutError",
+    "FeatureDisabledError",
+    "GenerationFailedError",
+    "InsufficientCreditsError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PublicUrlRequiredError",
+    "RateLimitedError",
+    "ServiceUnavailableError",
+    "ValidationError",
+]
+
 
 class ClientError(FacekitError):
     """A hosted face-detection service refused, failed or could not be reached."""

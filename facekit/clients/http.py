@@ -27,6 +27,22 @@ from .errors import (
     ValidationError,
 )
 
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "HTTP_ERRORS",
+    "POLL_GROWTH",
+    "RETRYABLE",
+    "Deadline",
+    "ErrorCodes",
+    "Http",
+    "T",
+    "backoff",
+    "error_class",
+    "reading",
+    "retry_after",
+]
+
 T = TypeVar("T")
 ErrorCodes = Mapping[int, type[ClientError]]
 

@@ -10,6 +10,8 @@ from .base import HostedClient, crop_result, media_of_url, public_url
 from .errors import GenerationFailedError
 from .http import Deadline, reading
 
+__all__ = ["MagicHour"]
+
 _DONE = ("complete", "error")  # the terminal task statuses; "queued" and "rendering" are not
 
 

@@ -23,6 +23,8 @@ from ..table import BOX_COLUMNS
 from ..truth import read_truth
 from .matching import Boxes
 
+__all__ = ["Aligned", "Detected", "aligned", "base_name", "base_names", "detected", "distinct", "truth_for"]
+
 
 @dataclass(frozen=True)
 class Detected:

@@ -25,6 +25,18 @@ import numpy as np
 
 from ..geometry import iou_pairs
 
+__all__ = [
+    "COCO_IOUS",
+    "RECALL_POINTS",
+    "Boxes",
+    "Matches",
+    "Pairs",
+    "average_precision",
+    "match",
+    "pairs",
+    "ranking",
+]
+
 COCO_IOUS = np.linspace(0.5, 0.95, 10)
 """The IoU thresholds of COCO's AP@[.5:.95]."""
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)

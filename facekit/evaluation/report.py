@@ -13,6 +13,8 @@ from .inputs import Detected, aligned, detected, truth_for
 from .matching import COCO_IOUS, Matches, average_precision, match, pairs, ranking
 from .tracking import has_identities, tracking_metrics
 
+__all__ = ["HEIGHTS", "HEIGHT_LABELS", "Evaluation", "evaluate"]
+
 HEIGHTS = (0.0, 16.0, 32.0, 64.0, 128.0, math.inf)
 HEIGHT_LABELS = ("<16", "16-32", "32-64", "64-128", ">=128")
 """Face height buckets (pixels) of the recall breakdown."""

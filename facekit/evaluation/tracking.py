@@ -16,6 +16,8 @@ from ..errors import InvalidInputError
 from ..geometry import iou_matrix, match
 from ..table import BOX_COLUMNS
 
+__all__ = ["IGNORE_IOU", "has_identities", "sequence", "tracking_metrics"]
+
 IGNORE_IOU = 0.5
 
 

@@ -14,6 +14,8 @@ from ..errors import InvalidInputError, LimitExceededError, MediaDecodeError
 from ..limits import Limits
 from .sources import Source
 
+__all__ = ["ORIENTATION", "Picture", "Reduce", "decode_image", "is_animated", "open_image", "picture_from_pixels"]
+
 
 @dataclass(frozen=True)
 class Picture:

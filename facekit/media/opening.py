@@ -11,6 +11,8 @@ from .sniff import SNIFF_BYTES, MediaKind, sniff
 from .sources import Source, SourceLike, locate
 from .video import Video
 
+__all__ = ["decode", "frame_pixels", "kind_of", "open_media"]
+
 
 def open_media(source: SourceLike, limits: Limits | None = None, *, reduce: Reduce | None = None) -> Picture | Video:
     """The one way from any source (path, URL, base64, bytes, array, PIL image) to a Picture or a Video.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+__all__ = ["SNIFF_BYTES", "MediaKind", "sniff", "sniff_format"]
+
 SNIFF_BYTES = 512
 
 

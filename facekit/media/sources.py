@@ -31,6 +31,8 @@ from PIL import Image
 from ..errors import DownloadError, InvalidInputError, LimitExceededError
 from ..limits import Limits
 
+__all__ = ["SPILL_BYTES", "Source", "SourceLike", "download", "fetch_url", "locate"]
+
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 _DATA_URI = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*?),(?P<data>.*)$", re.DOTALL)
 _SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]{1,4}$")

@@ -27,6 +27,8 @@ from ..errors import LimitExceededError, MediaDecodeError
 from ..limits import Limits
 from .sources import Source
 
+__all__ = ["AHEAD", "IN_FLIGHT", "THREAD_TYPE", "Frame", "Prepare", "Video"]
+
 THREAD_TYPE = "AUTO"
 """ffmpeg decoder threading (frame and slice threads), so decoding keeps ahead of inference."""
 AHEAD = 4

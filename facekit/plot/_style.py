@@ -18,6 +18,36 @@ from matplotlib.transforms import Affine2D, IdentityTransform
 
 from ..schema import LANDMARKS
 
+__all__ = [
+    "BELOW_COLOR",
+    "KEPT_COLOR",
+    "LABEL_BACKING",
+    "LABEL_FONT",
+    "LABEL_PAD",
+    "LANDMARK_X",
+    "LANDMARK_Y",
+    "PALETTE",
+    "REMOVED_COLOR",
+    "THRESHOLD_COLOR",
+    "TRACK_COLORS",
+    "analysed_frames",
+    "axes_or_new",
+    "draw_boxes",
+    "draw_labels",
+    "finite",
+    "frame_clock",
+    "label_paths",
+    "per_track",
+    "place_labels",
+    "plural",
+    "threshold_line",
+    "track_color",
+    "track_colors",
+    "track_ids",
+    "track_label",
+    "track_lines",
+]
+
 
 def _palette(count: int = 60) -> np.ndarray:
     """``count`` track colours: hues a golden angle apart (so ids close in number are far in hue)

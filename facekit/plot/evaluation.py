@@ -20,6 +20,17 @@ from .pictures import overlay
 if TYPE_CHECKING:
     from ..evaluation import Evaluation
 
+__all__ = [
+    "OUTCOME_COLORS",
+    "OUTCOME_NAMES",
+    "EvaluationPlots",
+    "curve_row",
+    "error_gallery",
+    "f1_curve",
+    "outcome_overlay",
+    "pr_curve",
+]
+
 OUTCOME_COLORS = {"tp": "tab:green", "fp": "tab:red", "fn": "tab:orange", "ignore": "0.6", "ignored": "0.6"}
 OUTCOME_NAMES = {
     "tp": "true positive",

@@ -25,6 +25,8 @@ from ._style import (
     track_label,
 )
 
+__all__ = ["MAX_SIDE", "Panel", "contact_sheet", "overlay", "shrunk"]
+
 MAX_SIDE = 2048
 """Longest side, in pixels, a picture is drawn at: sharp at any figure size a notebook shows."""
 

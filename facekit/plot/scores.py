@@ -19,6 +19,8 @@ from ._style import (
     threshold_line,
 )
 
+__all__ = ["faces_kept", "score_histogram"]
+
 
 def score_histogram(scores: Iterable[float], threshold: float, *, ax: Axes | None = None, bins: int = 20) -> Axes:
     """Histogram of candidate scores (0..1; NaN left out), bars at or above ``threshold`` in colour and

@@ -27,6 +27,8 @@ from ._style import (
 )
 from .gallery import Pictures, best_faces, crops, pixels_of_frames
 
+__all__ = ["THUMBNAIL", "face_count", "presence_timeline", "track_positions", "trajectories"]
+
 THUMBNAIL = 24
 """Side, in pixels (points at 72 dpi), of the face beside each timeline lane."""
 

@@ -23,6 +23,8 @@ from .fetch import check_url
 from .schemas import AkoolRequest, AkoolResponse
 from .services import AKOOL_PATHS, ApiError, Services, base_url, error_responses, services
 
+__all__ = ["BAD_URL", "BODY", "DOWNLOAD_FAILED", "MISSING_INPUT", "detect_faces", "router"]
+
 MISSING_INPUT = "Either 'url' or 'img' parameter must be provided"
 BAD_URL = "Invalid URL format"
 DOWNLOAD_FAILED = "Failed to download media from URL"

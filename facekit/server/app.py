@@ -23,6 +23,8 @@ from .settings import Settings
 from .storage import Storage
 from .tasks import TaskRunner, TaskStore
 
+__all__ = ["METHODS", "create_app", "creates_work", "log"]
+
 log = logging.getLogger("facekit.server")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 

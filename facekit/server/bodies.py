@@ -19,6 +19,8 @@ from starlette.requests import Request
 
 from ..errors import InvalidInputError, LimitExceededError
 
+__all__ = ["CHUNK", "decode_base64", "parse_json", "spooled"]
+
 CHUNK = 4 * 1024 * 1024
 """Base64 characters decoded at a time (a multiple of 4)."""
 _HEADER = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*),", re.IGNORECASE)

@@ -24,6 +24,8 @@ from .schemas import (
 from .services import ApiError, Services, base_url, error_responses, owner, services
 from .tasks import FAILED, QUEUED, RUNNING, SUCCEEDED, Task
 
+__all__ = ["ERRORS", "STATUS", "detect_image", "detect_video", "result", "router", "task_data"]
+
 STATUS: dict[str, Literal["starting", "processing", "succeeded", "failed"]] = {
     QUEUED: "starting",
     RUNNING: "processing",

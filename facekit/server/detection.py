@@ -24,6 +24,8 @@ from .settings import Settings
 from .storage import Storage
 from .tasks import Task
 
+__all__ = ["NUM_FRAMES", "Detected", "Detection", "check_budget", "check_kind", "file_url"]
+
 NUM_FRAMES = 5
 """Frames sampled from a video when the request does not say (Akool's default; Magic Hour and CRUN tasks)."""
 

@@ -22,6 +22,17 @@ from ..errors import DownloadError, InvalidInputError, LimitExceededError
 from ..limits import Limits
 from ..media import SNIFF_BYTES, MediaKind, sniff
 
+__all__ = [
+    "URL_PATTERN",
+    "URL_REGEX",
+    "BlockedAddressError",
+    "allowed_address",
+    "check_url",
+    "fetch",
+    "fetch_into",
+    "resolve",
+]
+
 _REDIRECTS = (301, 302, 303, 307, 308)
 _METADATA = {
     ipaddress.ip_address("169.254.169.254"),

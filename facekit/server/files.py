@@ -14,6 +14,8 @@ from .schemas import FacekitError, Health
 from .services import ApiError, Services, error_responses, services
 from .storage import ASSETS, NAME_REGEX
 
+__all__ = ["ROUTE", "Name", "get_file", "healthz", "put_file", "router"]
+
 router = APIRouter(tags=["facekit"])
 
 

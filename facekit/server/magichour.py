@@ -28,6 +28,8 @@ from .schemas import (
 from .services import ApiError, Services, base_url, error_responses, owner, services
 from .tasks import FAILED, QUEUED, RUNNING, SUCCEEDED, Task
 
+__all__ = ["ERRORS", "STATUS", "UPLOAD_URL_SECONDS", "create", "details", "get", "router", "upload_urls"]
+
 UPLOAD_URL_SECONDS = 3600
 STATUS: dict[str, Literal["queued", "rendering", "complete", "error"]] = {
     QUEUED: "queued",

@@ -9,6 +9,8 @@ from fastapi.openapi.utils import get_openapi
 
 from .services import contract_of
 
+__all__ = ["SCHEMES", "SHUTDOWN", "document"]
+
 SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key> (Magic Hour, Akool)"},
     "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "x-api-key (CRUN, Akool)"},

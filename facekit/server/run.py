@@ -14,6 +14,8 @@ from ..errors import InvalidInputError
 from .app import create_app
 from .settings import Settings, is_loopback
 
+__all__ = ["check_bind", "log", "serve", "serve_in_thread"]
+
 log = logging.getLogger("facekit.server")
 
 

@@ -9,6 +9,34 @@ from pydantic import BaseModel, ConfigDict, Field
 from .fetch import URL_PATTERN, URL_REGEX
 from .storage import ASSET_REGEX
 
+__all__ = [
+    "AkoolFrame",
+    "AkoolRequest",
+    "AkoolResponse",
+    "CrunCreateEnvelope",
+    "CrunCreated",
+    "CrunDetectResult",
+    "CrunError",
+    "CrunFace",
+    "CrunImageRequest",
+    "CrunResultEnvelope",
+    "CrunTask",
+    "CrunVideoRequest",
+    "FaceDetectionAssets",
+    "FaceDetectionCreate",
+    "FaceDetectionCreated",
+    "FaceDetectionDetails",
+    "FacekitError",
+    "Health",
+    "MagicHourError",
+    "MagicHourFace",
+    "MagicHourTaskError",
+    "UploadItem",
+    "UploadUrl",
+    "UploadUrlsRequest",
+    "UploadUrlsResponse",
+]
+
 
 def _akool_schema(schema: dict[str, Any]) -> None:
     """Akool's rules the route checks itself (to answer them with Akool's messages), stated in the schema:

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["ASGIApp", "ErrorBody", "Guard", "RateLimiter", "key_matches", "log", "owner_of", "request_key"]
+
 ErrorBody = Callable[[str, int, str], dict[str, Any]]  # (path, status, message) -> JSON body
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 

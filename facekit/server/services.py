@@ -12,6 +12,18 @@ from .settings import Settings
 from .storage import Storage
 from .tasks import TaskRunner, TaskStore
 
+__all__ = [
+    "AKOOL_PATHS",
+    "ApiError",
+    "Services",
+    "base_url",
+    "contract_of",
+    "error_body",
+    "error_responses",
+    "owner",
+    "services",
+]
+
 AKOOL_PATHS = ("/interface/detect-api/detect_faces", "/detect_faces")
 
 

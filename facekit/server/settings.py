@@ -9,6 +9,8 @@ from pathlib import Path
 from ..limits import Limits
 from ..settings import setting, setting_bool, setting_number
 
+__all__ = ["SERVER_MAX_DECODED_FRAMES", "Settings", "is_loopback", "load_api_keys", "server_limits"]
+
 
 def _read_keys(text: str) -> tuple[str, ...]:
     """Keys from a comma- or newline-separated text, blanks dropped."""

@@ -21,6 +21,8 @@ from typing import IO
 
 from ..errors import InvalidInputError
 
+__all__ = ["ASSETS", "ASSET_REGEX", "NAME_REGEX", "Storage"]
+
 ASSETS = "api-assets"
 _OWNER = ".owner"  # in an upload's folder: the tenant that asked for its URL (dot names are never served)
 NAME_REGEX = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"

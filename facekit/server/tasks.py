@@ -27,6 +27,8 @@ from typing import Any
 from ..errors import FacekitError
 from .storage import Storage
 
+__all__ = ["MAX_ATTEMPTS", "Task", "TaskRunner", "TaskStore", "Work", "log"]
+
 log = logging.getLogger("facekit.server")
 
 MAX_ATTEMPTS = 2
