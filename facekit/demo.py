@@ -1,8 +1,9 @@
 """``facekit demo``: the quickstart notebook's work on bundled data, written to a folder.
 
 The Solvay picture: its faces as Akool JSON and Parquet, the overlay, the score histogram and
-faces-kept curve. A pan across it (generated): every frame tracked, the face tracks and the
-presence timeline, the faces table as Parquet.
+faces-kept curve, and its precision/recall against the bundled truth. A pan across it
+(generated): every frame tracked, the track gallery, the face tracks and the presence timeline,
+the faces table as Parquet, and the video annotated and blurred.
 """
 
 from __future__ import annotations
@@ -38,20 +39,26 @@ def run_demo(output: Path) -> list[Path]:
     picture.plot(ax=ax)
     figure(fig, "solvay_overlay.png")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5), layout="constrained")
-    picture.plot_scores(ax=left)
-    picture.plot_kept(ax=right)
+    picture.plot.scores(ax=left)
+    picture.plot.kept(ax=right)
     figure(fig, "solvay_scores.png")
     print(f"{len(picture)} faces in {picture.meta['source']} ({picture.meta['timings_ms']['total']:.0f} ms)")
+    from .evaluation import evaluate
+
+    scores = evaluate(picture, data.truth("solvay")).summary()
+    print(f"against the bundled truth: AP50 {scores['ap50']:.3f}, F1 {scores['f1']:.3f} at {picture.confidence}")
 
     clip = data.pan_video(output / "pan.mp4", seconds=3.0, fps=10.0)
     video = detect(clip.path, every_frame=True, progress=False)
     table = output / "pan_faces.parquet"
     video.to_frame(removed=True).to_parquet(table, index=False)
     written += [clip.path, table]
-    figure(video.plot_tracks(), "pan_tracks.png")
+    figure(video.plot.tracks(), "pan_tracks.png")
+    figure(video.plot.gallery(), "pan_gallery.png")
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), layout="constrained")
-    video.plot_timeline(ax=top)
-    video.plot_counts(ax=bottom)
+    video.plot.timeline(ax=top)
+    video.plot.counts(ax=bottom)
     figure(fig, "pan_timeline.png")
+    written += [video.render(output / "pan_annotated.mp4"), video.render(output / "pan_blurred.mp4", style="blur")]
     print(f"{len(video)} faces in {len(video.frames)} frames of {clip.path.name}, {len(video.tracks())} tracks")
     return written

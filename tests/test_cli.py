@@ -272,8 +272,12 @@ def test_demo_writes_the_quickstart_figures_and_tables(tmp_path, capsys):
         "solvay_scores.png",
         "pan_faces.parquet",
         "pan_tracks.png",
+        "pan_gallery.png",
         "pan_timeline.png",
+        "pan_annotated.mp4",
+        "pan_blurred.mp4",
     }
+    assert "AP50 1.000" in printed
     assert all(p.is_file() and p.stat().st_size > 1000 for p in written)
     assert len(fk.load(out / "solvay_result.parquet")) == 29
     pan = pd.read_parquet(out / "pan_faces.parquet")
