@@ -56,6 +56,10 @@ ANONYMIZE_CONFIDENCE = 0.3
 """``facekit anonymize`` hides faces down to this score, under detect's 0.5: a hidden non-face costs little."""
 TRAIL_SECONDS = 1.0
 """How far back a track's trail reaches."""
+LINGER_SECONDS = 0.5
+"""How long an anonymised face stays hidden where its track has no detection: across a gap in
+the track (a one-frame dropout, a turned head) and before its first and after its last detection
+(a face entering or leaving, cut by the picture's edge, where the detector misses it)."""
 
 
 def render_video(
@@ -77,6 +81,7 @@ def render_video(
     codec: str | None = None,
     progress: bool = False,
     limits: Limits | None = None,
+    linger: float | None = None,
 ) -> Path:
     """Write ``result`` drawn on its ``source`` (default: the file it was detected from) to ``path``.
 
@@ -87,7 +92,9 @@ def render_video(
     (``.png``, ``.jpg``, ...); a video result a video (``.mp4``, ``.mkv``, ``.mov``, ``.webm``)
     with the source's timestamps and audio. ``seconds`` and ``width`` cut and shrink the output
     (for previews). Frames not analysed are interpolated (``interpolate=False`` refuses them).
-    ``progress`` shows a tqdm bar of frames written.
+    ``progress`` shows a tqdm bar of frames written. ``linger`` (seconds; default
+    :data:`LINGER_SECONDS` when anonymising, 0 for boxes) keeps a hidden face hidden across gaps
+    in its track and that long before and after it.
     """
     if style not in STYLES:
         raise InvalidInputError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
@@ -133,7 +140,11 @@ def render_video(
             UserWarning,
             stacklevel=2,
         )
-    schedule = _Schedule(result.to_frame(), result.frames)
+    if linger is None:
+        linger = 0.0 if style == "boxes" else LINGER_SECONDS
+    if linger < 0:
+        raise InvalidInputError(f"linger must be seconds >= 0, got {linger!r}")
+    schedule = _Schedule(result.to_frame(), result.frames, linger=round(linger * (media.fps or 0)))
     _write_video(
         media,
         found,
@@ -234,14 +245,27 @@ class _Painter:
 
 class _Schedule:
     """The faces of any frame: as analysed, or interpolated along each track between the analysed
-    frames around it (a track seen on one side only is held up to half way); none outside them."""
+    frames around it (a track seen on one side only is held up to half way); none outside them.
 
-    def __init__(self, faces: pd.DataFrame, analysed: list[int]) -> None:
+    With ``linger`` (frames), a track missing from a frame within ``linger`` frames of where it was
+    seen is added there too: interpolated across a gap in the track, held at its first or last
+    box before and after it (anonymising must not let a face show for a frame the detector missed).
+    """
+
+    def __init__(self, faces: pd.DataFrame, analysed: list[int], *, linger: int = 0) -> None:
         self.analysed = np.asarray(sorted(analysed), dtype=np.int64)
         by_frame = dict(tuple(faces.groupby("frame", sort=True)))
         self.faces = {int(f): Faces.of(by_frame.get(f)) for f in self.analysed.tolist()}
+        self.linger = linger
+        tracked = faces[faces["track_id"].notna()].sort_values(["track_id", "frame"], kind="stable")
+        self.tracks = [(rows["frame"].to_numpy(np.int64), Faces.of(rows)) for _, rows in tracked.groupby("track_id")]
+        self.spans = np.array([(frames[0], frames[-1]) for frames, _ in self.tracks], np.int64).reshape(-1, 2)
 
     def at(self, index: int) -> Faces:
+        faces = self._seen(index)
+        return self._lingering(index, faces) if self.linger else faces
+
+    def _seen(self, index: int) -> Faces:
         if index in self.faces:
             return self.faces[index]
         right = int(np.searchsorted(self.analysed, index))
@@ -249,6 +273,28 @@ class _Schedule:
             return Faces.none()
         before, after = int(self.analysed[right - 1]), int(self.analysed[right])
         return _between(self.faces[before], self.faces[after], (index - before) / (after - before))
+
+    def _lingering(self, index: int, faces: Faces) -> Faces:
+        """``faces`` plus the tracks seen within ``linger`` frames of ``index`` but not at it."""
+        extra = []
+        near = (self.spans[:, 0] - self.linger <= index) & (index <= self.spans[:, 1] + self.linger)
+        for frames, seen in (self.tracks[i] for i in np.flatnonzero(near)):
+            if seen.tracks[0] in faces.tracks:
+                continue
+            right = int(np.searchsorted(frames, index))
+            before = int(frames[right - 1]) if right > 0 else None
+            after = int(frames[right]) if right < len(frames) else None
+            if before is not None and after is not None and after - before <= 2 * self.linger:
+                t = (index - before) / (after - before)
+                extra.append(_between(seen.take(np.array([right - 1])), seen.take(np.array([right])), t))
+            elif before is not None and index - before <= self.linger:
+                extra.append(seen.take(np.array([right - 1])))
+            elif after is not None and after - index <= self.linger:
+                extra.append(seen.take(np.array([right])))
+        if not extra:
+            return faces
+        parts = [faces, *extra]
+        return Faces(*(np.concatenate([getattr(p, n) for p in parts]) for n in ("boxes", "points", "scores", "tracks")))
 
 
 def _between(one: Faces, two: Faces, t: float) -> Faces:

@@ -148,3 +148,32 @@ def test_picture_renders_to_a_picture_and_bad_requests_are_refused(newton_path, 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(["render", str(newton_path), str(tmp_path / "bad.avi")]) == 2
+
+
+def test_anonymising_lingers_across_track_gaps_and_ends():
+    """A face the detector missed for a frame, or before it entered and after it left, stays
+    hidden for ``linger`` frames: interpolated across a gap, held at a track's ends."""
+    from facekit.render import _Schedule
+
+    rows = [(0, 0, 10.0), (1, 0, 12.0), (3, 0, 16.0), (5, 1, 50.0), (6, 1, 52.0)]
+    faces = pd.DataFrame(
+        {
+            "frame": [f for f, _, _ in rows],
+            "track_id": pd.array([t for _, t, _ in rows], dtype="Int64"),
+            "score": 0.9,
+            "x": [x for _, _, x in rows],
+            "y": 5.0,
+            "w": 20.0,
+            "h": 20.0,
+            **{c: 1.0 for c in LANDMARK_COLUMNS},
+        }
+    )
+    every = list(range(10))
+    plain, lingering = _Schedule(faces, every), _Schedule(faces, every, linger=2)
+    assert len(plain.at(2)) == 0
+    gap = lingering.at(2)
+    assert gap.tracks.tolist() == [0] and gap.boxes[0, 0] == pytest.approx(14.0)  # half way from 12 to 16
+    assert sorted(lingering.at(4).tracks.tolist()) == [0, 1]  # track 0 held after its end, track 1 before its start
+    assert lingering.at(4).boxes[lingering.at(4).tracks == 1][0, 0] == 50.0
+    assert len(lingering.at(9)) == 0  # three frames after track 1's end: past the linger
+    assert lingering.at(1).tracks.tolist() == [0]  # a frame where the face was seen is as analysed
