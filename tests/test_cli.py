@@ -201,7 +201,8 @@ def test_doctor(model_path):
     assert fields["model sha256"] == models.DEFAULT_MODEL_SHA256
     assert fields["model verified"] == "True"
     assert fields["provider"] in onnxruntime.get_available_providers()
-    assert int(fields["threads"]) >= 1
+    assert int(fields["threads"].split()[0]) >= 1
+    assert fields["spinning"].startswith(("on", "off")) and fields["precision"].startswith(("fp32", "int8"))
     ms = next(value for key, value in fields.items() if key.startswith("ms per detection"))
     assert float(ms.split()[0]) > 0
 
