@@ -59,6 +59,9 @@ def run_demo(output: Path) -> list[Path]:
     video.plot.timeline(ax=top)
     video.plot.counts(ax=bottom)
     figure(fig, "pan_timeline.png")
-    written += [video.render(output / "pan_annotated.mp4"), video.render(output / "pan_blurred.mp4", style="blur", confidence=0.3)]
+    written += [
+        video.render(output / "pan_annotated.mp4"),
+        video.render(output / "pan_blurred.mp4", style="blur", confidence=0.3),
+    ]
     print(f"{len(video)} faces in {len(video.frames)} frames of {clip.path.name}, {len(video.tracks())} tracks")
     return written
