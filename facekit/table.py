@@ -230,6 +230,20 @@ class FaceTable:
         """Every candidate as a typed DataFrame (``track_id`` only where the source gave one)."""
         return frame_of(self.columns)
 
+    def take_frames(self, frames: Sequence[int]) -> FaceTable:
+        """The rows, analysed frames, cues and given removed boxes of ``frames`` only (those analysed)."""
+        wanted = np.asarray(sorted({int(f) for f in frames}), np.int64)
+        rows = np.isin(self.columns["frame"], wanted)
+        kept = np.isin(self.frame_index, wanted)
+        return FaceTable(
+            {name: values[rows] for name, values in self.columns.items()},
+            self.frame_index[kept],
+            self.frame_time[kept],
+            None if self.removed is None else self.removed[self.removed["frame"].isin(wanted)].reset_index(drop=True),
+            None if self.features is None else self.features[rows],
+            None if self.signatures is None else self.signatures[kept],
+        )
+
     @classmethod
     def concat(cls, tables: Sequence[FaceTable]) -> FaceTable:
         """One table from tables of distinct frames of the same media (e.g. frames analysed in

@@ -34,7 +34,7 @@ from .plot._style import plural
 from .plot.evaluation import OUTCOME_COLORS, f1_curve, outcome_overlay, pr_curve
 from .plot.pictures import shrunk
 from .result import Result
-from .table import BOX_COLUMNS, LANDMARK_COLUMNS
+from .table import BOX_COLUMNS, LANDMARK_COLUMNS, FaceTable
 
 __all__ = [
     "CHUNK",
@@ -349,7 +349,9 @@ class FrameExplorer(widgets.VBox):
         self._source = found
         self._width, self._background = width, background
         self._options = {"confidence": confidence, "progress": False, "limits": limits, **detect_options}
-        self._candidates: dict[int, pd.DataFrame] = {}  # frame index -> its candidates, from the model once
+        self._table: FaceTable | None = (
+            None  # every frame analysed so far, with the tracker's cues: the model runs once a frame
+        )
         self._times: dict[int, float] = {}
         self._thumbnails: dict[int, tuple[np.ndarray, float]] = {}
         self._meta: dict[str, Any] = {}
@@ -389,7 +391,7 @@ class FrameExplorer(widgets.VBox):
     @property
     def analysed(self) -> list[int]:
         """Every frame index analysed so far (the cache), in order."""
-        return sorted(self._candidates)
+        return sorted(self._times)
 
     @property
     def busy(self) -> bool:
@@ -410,7 +412,7 @@ class FrameExplorer(widgets.VBox):
             self._wanted = num_frames
             if self.busy:
                 return  # the running worker picks the new number up when its chunk is done
-            missing = [i for i in nested_frames(self.video.frame_count, num_frames) if i not in self._candidates]
+            missing = [i for i in nested_frames(self.video.frame_count, num_frames) if i not in self._times]
             if missing:
                 self.status.value = f"⏳ analysing {plural(len(missing), 'new frame')}…"
             if not self._background:
@@ -426,7 +428,7 @@ class FrameExplorer(widgets.VBox):
             while True:
                 with self._lock:
                     wanted = nested_frames(self.video.frame_count, self._wanted)
-                    missing = [i for i in wanted if i not in self._candidates]
+                    missing = [i for i in wanted if i not in self._times]
                     if not missing:
                         self._update(wanted)
                         self.status.value = ""
@@ -434,7 +436,7 @@ class FrameExplorer(widgets.VBox):
                         return
                 self.status.value = f"⏳ analysing {plural(len(missing), 'new frame')}…"
                 self._analyse(missing[:CHUNK])
-                self._update([i for i in wanted if i in self._candidates])
+                self._update([i for i in wanted if i in self._times])
         except Exception as exc:  # shown in the widget, raised by wait()
             with self._lock:
                 self.error, self._worker = exc, None
@@ -444,18 +446,17 @@ class FrameExplorer(widgets.VBox):
         found = detect(self._source, frames=frames, **self._options)
         self.frames_detected += len(frames)
         self._meta = dict(found.meta)
-        candidates = found.candidates()
-        table = found.frames_table()
-        for frame, time_ in zip(table["frame"].tolist(), table["time"].tolist()):
-            self._candidates[frame] = candidates[candidates["frame"] == frame]
-            self._times[frame] = time_
+        self._table = found.table if self._table is None else FaceTable.concat([self._table, found.table])
+        self._times.update(zip(found.frames, found.table.frame_time.tolist()))
 
     def _update(self, indices: list[int]) -> None:
         """Rebuild the result over ``indices`` (tracked together), the counts, the track plot and the frame slider."""
-        table = pd.concat([self._candidates[i] for i in indices], ignore_index=True)
-        frames = pd.DataFrame({"frame": indices, "time": [self._times[i] for i in indices]})
+        assert self._table is not None  # _update follows an _analyse
         meta = {**self._meta, "frames_analysed": len(indices)}
-        self.result = Result(table, frames, meta, confidence=self._options["confidence"], floor=self._meta["floor"])
+        self.result = Result.from_table(
+            self._table.take_frames(indices), meta, confidence=self._options["confidence"], floor=self._meta["floor"]
+        )
+        frames = self.result.frames_table()
         faces = len(self.result)
         self.count.value = (
             f"<b>{faces}</b> {'face' if faces == 1 else 'faces'} in {plural(len(indices), 'frame')}, "
@@ -480,7 +481,7 @@ class FrameExplorer(widgets.VBox):
             self._show(frame)
 
     def _show(self, frame: int) -> None:
-        if self.result is None or frame not in self._candidates:
+        if self.result is None or frame not in self._times:
             return
         if frame not in self._thumbnails:
             self._thumbnails[frame] = _thumbnail(frame_pixels(self.video, frame), self._width)

@@ -217,3 +217,18 @@ def test_with_removed_puts_removed_rows_after_their_frames_faces():
     flagged = table[table["removed"]]
     assert flagged["time"].tolist() == [0.1, 0.3] and flagged["face"].isna().all() and flagged["score"].isna().all()
     assert str(table["face"].dtype) == "Int64" and table["removed"].dtype == bool
+
+
+def test_take_frames_keeps_the_rows_frames_and_cues_of_those_frames():
+    table = FaceTable.build(
+        {"frame": [0, 0, 1, 2], "score": [0.9, 0.8, 0.7, 0.6], **{c: [1.0, 2.0, 3.0, 4.0] for c in "xywh"}},
+        {"frame": [0, 1, 2, 3], "time": [0.0, 0.1, 0.2, 0.3]},
+        features=np.arange(8, dtype=np.float32).reshape(4, 2),
+        signatures=np.arange(8, dtype=np.float32).reshape(4, 2),
+    )
+    part = table.take_frames([2, 0, 3, 9])  # 9 was never analysed: left out
+    assert part.frame_index.tolist() == [0, 2, 3] and part.frame_time.tolist() == [0.0, 0.2, 0.3]
+    assert part.columns["frame"].tolist() == [0, 0, 2] and part.columns["score"].tolist() == [0.9, 0.8, 0.6]
+    assert part.features.tolist() == [[0, 1], [2, 3], [6, 7]]
+    assert part.signatures.tolist() == [[0, 1], [4, 5], [6, 7]]
+    assert FaceTable.concat([part, table.take_frames([1])]).columns["score"].tolist() == [0.9, 0.8, 0.7, 0.6]
