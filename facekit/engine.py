@@ -389,8 +389,12 @@ class Detector:
 
     def run(self, blob: np.ndarray, scale: float, threshold: float) -> Detections:
         """Faces in a prepared ``blob`` (see :meth:`prepare`) scoring at least ``threshold``, in picture pixels."""
-        outputs = self.session.run(self.output_names, {self.input_name: blob})
-        return self.decode(outputs, threshold, scale, (blob.shape[3], blob.shape[2]))
+        return self.decode(self.infer(blob), threshold, scale, (blob.shape[3], blob.shape[2]))
+
+    def infer(self, blob: np.ndarray) -> list[np.ndarray]:
+        """The model's raw outputs for a prepared ``blob`` (fresh arrays: :meth:`decode` may read them
+        in another thread while the next blob runs)."""
+        return self.session.run(self.output_names, {self.input_name: blob})
 
     def decode(
         self, outputs: list[np.ndarray], threshold: float, scale: float, size: tuple[int, int] | None = None

@@ -8,7 +8,9 @@ import sys
 import time
 import uuid
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from .errors import InvalidInputError
 from .geometry import xyxy_to_xywh
 from .media import Picture, Video, locate, open_media
 from .media.sources import SourceLike
-from .media.video import IN_FLIGHT
+from .media.video import IN_FLIGHT, Frame
 from .meta import RunMeta
 from .options import DEFAULT_FLOOR, DetectOptions
 from .result import Result
@@ -228,8 +230,9 @@ def _analyse_video(
     """Detect in the sampled frames (``indices``) or every frame (None) as they are decoded ahead,
     with the tracker's cues for candidates scoring at least ``cue_floor`` (or APPEARANCE_FLOOR)."""
     began = time.perf_counter()
-    # The decoding thread letterboxes each frame into the model's input as well, so this thread
-    # only runs the model and reads its outputs (the blobs rotate: see Detector.preparer).
+    # The decoding thread letterboxes each frame into the model's input as well (the blobs rotate:
+    # see Detector.preparer), and a second thread reads the model's outputs and takes the tracker's
+    # cues, so this thread only runs the model, back to back.
     prepare = detector.preparer(IN_FLIGHT + 1)
     frames = video.stream(prepare) if indices is None else video.sample(indices, prepare)
     total = video.frame_count if indices is None else len(indices)
@@ -240,24 +243,43 @@ def _analyse_video(
     rows: list[tuple[int, float]] = []
     picture, detecting = None, 0.0
     cues = _Cues(min(cue_floor, APPEARANCE_FLOOR))
-    with _progress_bar(total, progress) as bar:
+    pending: deque[tuple[Frame, Future]] = deque()
+
+    def finish(outputs: list[np.ndarray], scale: float, size: tuple[int, int], frame: Frame):
+        """One frame's candidates (or crop columns) and cues, from the model's outputs (post thread)."""
+        found = detector.decode(outputs, floor, scale, size)
+        measured = cues.measure(found, frame.pixels)
+        if crop is None:
+            return found, measured
+        return crop.add(face_columns(found, frame=frame.index, time=frame.time), frame.pixels), measured
+
+    def collect(left: int) -> None:
+        """Keep the results of the finished frames, in order, until ``left`` are pending."""
+        nonlocal picture
+        while len(pending) > left:
+            frame, done = pending[0]
+            made, measured = done.result()
+            pending.popleft()
+            (found_per_frame if crop is None else cropped).append(made)
+            cues.add(*measured)
+            if picture is None:
+                picture = frame.pixels  # the first frame, drawn under result.plot()
+            rows.append((frame.index, frame.time))
+            bar.update()
+
+    with _progress_bar(total, progress) as bar, ThreadPoolExecutor(1, thread_name_prefix="facekit-post") as post:
         try:
             for frame in frames:
                 tick = time.perf_counter()
                 blob, scale = frame.prepared
-                found = detector.run(blob, scale, floor)
+                outputs = detector.infer(blob)
                 detecting += time.perf_counter() - tick
-                cues.add(found, frame.pixels)
-                if crop is not None:
-                    cropped.append(crop.add(face_columns(found, frame=frame.index, time=frame.time), frame.pixels))
-                else:
-                    found_per_frame.append(found)
-                if picture is None:
-                    picture = frame.pixels  # the first frame, drawn under result.plot()
-                rows.append((frame.index, frame.time))
-                bar.update()
+                pending.append((frame, post.submit(finish, outputs, scale, (blob.shape[3], blob.shape[2]), frame)))
+                collect(1)
+            collect(0)
         except KeyboardInterrupt:  # Ctrl-C, or Kernel -> Interrupt: keep the frames done
             _close(frames)
+            collect(0)
             warnings.warn(
                 f"interrupted after {len(rows)} of {total} frames (last analysed: "
                 f"{rows[-1][0] if rows else 'none'}); the result holds the frames analysed so far",
@@ -300,13 +322,18 @@ class _Cues:
     features: list[np.ndarray] = field(default_factory=list)
     signatures: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, found: Detections, pixels: np.ndarray) -> None:
+    def measure(self, found: Detections, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One frame's (features, signature); kept by :meth:`add` (apart, so that another thread may measure)."""
         features = np.full((len(found), FEATURE_SIZE), np.nan, np.float16)
         chosen = found.scores >= self.min_score
         if chosen.any():
             features[chosen] = face_features(pixels, xyxy_to_xywh(found.boxes[chosen]))
+        return features, frame_signature(pixels)
+
+    def add(self, features: np.ndarray, signature: np.ndarray) -> None:
+        """Keep one frame's cues, in frame order."""
         self.features.append(features)
-        self.signatures.append(frame_signature(pixels))
+        self.signatures.append(signature)
 
     def joined(self, frames: int) -> tuple[np.ndarray, np.ndarray]:
         """(candidates x FEATURE_SIZE) features and (frames x SIGNATURE_SIZE) signatures."""

@@ -64,15 +64,15 @@ def test_exact_frames_are_analysed(pan_clip):
 
 def test_ctrl_c_keeps_the_frames_done(pan_clip, monkeypatch):
     calls = {"n": 0}
-    run = Detector.run
+    infer = Detector.infer  # the model's run, in the thread Ctrl-C interrupts
 
     def interrupted(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] > 4:
             raise KeyboardInterrupt
-        return run(self, *args, **kwargs)
+        return infer(self, *args, **kwargs)
 
-    monkeypatch.setattr(Detector, "run", interrupted)
+    monkeypatch.setattr(Detector, "infer", interrupted)
     with pytest.warns(UserWarning, match=r"interrupted after 4 of 30 frames \(last analysed: 3\)"):
         partial = fk.detect(pan_clip.path, every_frame=True, progress=False)
     assert partial.frames == [0, 1, 2, 3] and partial.meta["frames_analysed"] == 4
