@@ -22,7 +22,7 @@ from . import __version__, models, variants
 from .appearance import FEATURE_SIZE, face_features
 from .crops import write_crops
 from .cuts import SIGNATURE_SIZE, frame_signature
-from .engine import Detections, Detector, letterbox
+from .engine import Detections, Detector, letterbox, serial_opencv
 from .errors import InvalidInputError
 from .geometry import xyxy_to_xywh
 from .media import Picture, Video, locate, open_media
@@ -267,7 +267,11 @@ def _analyse_video(
             rows.append((frame.index, frame.time))
             bar.update()
 
-    with _progress_bar(total, progress) as bar, ThreadPoolExecutor(1, thread_name_prefix="facekit-post") as post:
+    with (
+        serial_opencv(),
+        _progress_bar(total, progress) as bar,
+        ThreadPoolExecutor(1, thread_name_prefix="facekit-post") as post,
+    ):
         try:
             for frame in frames:
                 tick = time.perf_counter()
