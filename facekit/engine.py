@@ -54,7 +54,7 @@ __all__ = [
 
 DEFAULT_INPUT_SIZE = (640, 640)  # (width, height) for models whose input size is free
 SIZE_MULTIPLE = 32  # native-aspect inputs are rounded up to this (the coarsest stride)
-ASPECTS = ("native", "square")
+ASPECTS: tuple[str, ...] = ("native", "square")
 NMS_IOU = 0.4
 INPUT_MEAN = 127.5
 INPUT_STD = 128.0

@@ -62,7 +62,7 @@ __all__ = [
     "score_heads",
 ]
 
-PRECISIONS = ("fp32", "int8")
+PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 RECIPE = 2  # bump when the derivation changes, so cached variants are derived again
 KINDS = ("native", "int8")
 OPSET = 13  # per-channel QDQ needs it
