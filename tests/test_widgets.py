@@ -19,15 +19,15 @@ widgets = pytest.importorskip("facekit.widgets")
 
 @pytest.fixture
 def count_inference(monkeypatch):
-    """Counts Detector.run calls (each is one model run on one frame, picture or video)."""
+    """Counts Detector.infer calls (each is one model run on one frame, picture or video)."""
     calls = []
-    original = Detector.run
+    original = Detector.infer
 
     def counted(self, *args, **kwargs):
         calls.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Detector, "run", counted)
+    monkeypatch.setattr(Detector, "infer", counted)
     return calls
 
 
