@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FEATURE_SIZE", "face_features", "feature_distances"]
+__all__ = ["FEATURE_SIZE", "face_features", "feature_distances", "unit_length"]
 
 FEATURE_SIZE = 32
 """Length of one face descriptor."""
@@ -57,10 +57,11 @@ def _describe(cv2, crop: np.ndarray) -> np.ndarray:
         hsv[..., 0].ravel().astype(np.int64) * _BINS // 180, weights=hsv[..., 1].ravel(), minlength=_BINS
     )
     hue = counts.astype(np.float32) + 1.0  # a gray crop has an even (uninformative) hue histogram
-    return np.concatenate([_unit(thumb), _unit(np.sqrt(brightness)), _unit(np.sqrt(hue))])
+    return np.concatenate([unit_length(thumb), unit_length(np.sqrt(brightness)), unit_length(np.sqrt(hue))])
 
 
-def _unit(block: np.ndarray) -> np.ndarray:
+def unit_length(block: np.ndarray) -> np.ndarray:
+    """``block`` scaled to length 1 (left as it is when it is all zeros), so parts of a cue weigh alike."""
     norm = float(np.linalg.norm(block))
     return block / norm if norm > 0 else block
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .appearance import unit_length
+
 __all__ = ["CUT_THRESHOLD", "SIGNATURE_SIZE", "frame_signature", "shots", "signature_distances"]
 
 SIGNATURE_SIZE = 32
@@ -35,11 +37,7 @@ def frame_signature(pixels: np.ndarray) -> np.ndarray:
         hsv[..., 0].ravel().astype(np.int64) * _BINS // 180, weights=hsv[..., 1].ravel(), minlength=_BINS
     )
     hue = counts.astype(np.float32) + float(_SIDE)  # a gray frame has an even hue histogram, not an empty one
-    return np.concatenate([_unit(np.sqrt(brightness)), _unit(np.sqrt(hue))]).astype(np.float32)
-
-
-def _unit(block: np.ndarray) -> np.ndarray:
-    return block / max(float(np.linalg.norm(block)), 1e-12)
+    return np.concatenate([unit_length(np.sqrt(brightness)), unit_length(np.sqrt(hue))]).astype(np.float32)
 
 
 def signature_distances(signatures: np.ndarray) -> np.ndarray:

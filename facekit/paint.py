@@ -72,6 +72,13 @@ class Faces:
     def take(self, rows: np.ndarray) -> Faces:
         return Faces(self.boxes[rows], self.points[rows], self.scores[rows], self.tracks[rows])
 
+    @classmethod
+    def concat(cls, parts: Sequence[Faces]) -> Faces:
+        """The faces of ``parts``, one after another."""
+        return cls(
+            *(np.concatenate([getattr(p, name) for p in parts]) for name in ("boxes", "points", "scores", "tracks"))
+        )
+
 
 def scale_of(shape: Sequence[int]) -> float:
     """Line and text size for a picture of ``shape``: 1 at 720 pixels on the short side."""

@@ -180,11 +180,11 @@ def decode_source(result: Result, source: SourceLike | None, limits: Limits) -> 
 def _source_of(result: Result, source: SourceLike | None) -> SourceLike:
     if source is not None:
         return source
-    named = result.meta.get("source")
-    if isinstance(named, str) and Path(named).is_file():
-        return named
+    if result.source_file is not None:
+        return result.source_file
     raise InvalidInputError(
-        f"rendering needs the picture or video the faces were found in ({named!r} is not a file here): pass source="
+        f"rendering needs the picture or video the faces were found in ({result.run.source!r} is not a file here): "
+        "pass source="
     )
 
 
@@ -293,25 +293,19 @@ class _Schedule:
                 extra.append(seen.take(np.array([right])))
         if not extra:
             return faces
-        parts = [faces, *extra]
-        return Faces(*(np.concatenate([getattr(p, n) for p in parts]) for n in ("boxes", "points", "scores", "tracks")))
+        return Faces.concat([faces, *extra])
 
 
 def _between(one: Faces, two: Faces, t: float) -> Faces:
     """Faces a fraction ``t`` of the way from ``one`` to ``two``, matched by track id."""
     shared, left, right = np.intersect1d(one.tracks, two.tracks, return_indices=True)
     a, b = one.take(left), two.take(right)
-    parts = [
-        Faces(
-            a.boxes + (b.boxes - a.boxes) * t, a.points + (b.points - a.points) * t, np.fmin(a.scores, b.scores), shared
-        )
-    ]
+    moved = Faces(
+        a.boxes + (b.boxes - a.boxes) * t, a.points + (b.points - a.points) * t, np.fmin(a.scores, b.scores), shared
+    )
     held = one if t < 0.5 else two
     alone = ~np.isin(held.tracks, shared) | np.isnan(held.tracks)
-    parts.append(held.take(np.flatnonzero(alone)))
-    return Faces(
-        *(np.concatenate([getattr(p, name) for p in parts]) for name in ("boxes", "points", "scores", "tracks"))
-    )
+    return Faces.concat([moved, held.take(np.flatnonzero(alone))])
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,7 @@ class Result(PlotAliases):
         frame = self.frames[0] if frame is None and self.frames else (frame or 0)
         if source is None and self._picture is not None and self.frames and frame == self.frames[0]:
             return self._picture
-        source = source if source is not None else self._source_file()
+        source = source if source is not None else self.source_file
         if source is None:
             return None
         from .media import frame_pixels  # deferred: media is not needed to read or render results
@@ -238,12 +238,14 @@ class Result(PlotAliases):
         it holds (its first frame); None when there is nothing."""
         if source is not None:
             return source
-        file = self._source_file()
+        file = self.source_file
         if file is not None:
             return file
         return {self.frames[0]: self._picture} if self._picture is not None and self.frames else None
 
-    def _source_file(self) -> Path | None:
+    @property
+    def source_file(self) -> Path | None:
+        """The file this result was detected from, when it is a file here; else None."""
         path = Path(self.run.source) if self.run.source else None
         return path if path is not None and path.is_file() else None
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..appearance import face_features
+from ..appearance import FEATURE_SIZE, face_features
 from ..cuts import frame_signature
 from ..geometry import iou_matrix, match
 from ..table import BOX_COLUMNS
@@ -35,7 +35,7 @@ MATCH_IOU = 0.5
 def cues(faces: pd.DataFrame, frames: pd.DataFrame, pixels: Mapping[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Appearance features (per face row) and frame signatures (per analysed frame) from the decoded
     ``pixels`` of each analysed frame, for :func:`facekit.tracking.assign_tracks`."""
-    features = np.full((len(faces), 32), np.nan, np.float32)
+    features = np.full((len(faces), FEATURE_SIZE), np.nan, np.float32)
     frame_of = faces["frame"].to_numpy()
     boxes = faces[BOX_COLUMNS].to_numpy(np.float64)
     for frame in np.unique(frame_of):
